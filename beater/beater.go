@@ -1,0 +1,201 @@
+// Package beater runs tibeat: it opens the registry, loads the configured
+// inputs through Filebeat's input v2 loader, attaches the STIX processors to
+// each input's pipeline client, and under --once exits when every input has
+// reached the end of its data and the output has acknowledged every event.
+package beater
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	v2 "github.com/elastic/beats/v7/filebeat/input/v2"
+	"github.com/elastic/beats/v7/libbeat/beat"
+	"github.com/elastic/beats/v7/libbeat/common/acker"
+	"github.com/elastic/beats/v7/libbeat/monitoring/inputmon"
+	"github.com/elastic/beats/v7/libbeat/publisher/pipetool"
+	conf "github.com/elastic/elastic-agent-libs/config"
+	"github.com/elastic/elastic-agent-libs/logp"
+	"github.com/elastic/go-concert/unison"
+
+	"github.com/tibeat/tibeat/input/internal/runmode"
+	"github.com/tibeat/tibeat/input/logfile"
+)
+
+type tibeat struct {
+	config Config
+	log    *logp.Logger
+	cancel context.CancelFunc
+	ctx    context.Context
+}
+
+// New is the beat.Creator of tibeat. It checks the input list so that a bad
+// configuration fails before anything runs.
+func New(b *beat.Beat, raw *conf.C) (beat.Beater, error) {
+	cfg := defaultConfig()
+	if err := raw.Unpack(&cfg); err != nil {
+		return nil, fmt.Errorf("invalid tibeat settings: %w", err)
+	}
+	inputs, err := enabledInputs(cfg.Inputs)
+	if err != nil {
+		return nil, err
+	}
+	if len(inputs) == 0 && !b.InSetupCmd {
+		return nil, errors.New("no inputs enabled: add at least one input under tibeat.inputs")
+	}
+	cfg.Inputs = inputs
+
+	ctx, cancel := context.WithCancel(context.Background())
+	return &tibeat{config: cfg, log: b.Info.Logger.Named("tibeat"), ctx: ctx, cancel: cancel}, nil
+}
+
+// Stop asks every input to stop; Run then waits for them and returns.
+func (bt *tibeat) Stop() { bt.cancel() }
+
+// Run starts the inputs and blocks until they stop. Under --once it returns
+// an error when an input failed, so that the process exits non-zero.
+func (bt *tibeat) Run(b *beat.Beat) error {
+	started := time.Now()
+	if b.API != nil {
+		if err := inputmon.AttachHandler(b.API.Router(), b.Monitoring.InputsRegistry()); err != nil {
+			return fmt.Errorf("attach the inputs endpoint to the monitoring server: %w", err)
+		}
+	}
+
+	store, err := openStateStore(bt.log, b.Info.Beat, bt.config.Registry, b.Paths)
+	if err != nil {
+		return fmt.Errorf("open the registry: %w", err)
+	}
+	defer store.Close()
+
+	var managers unison.TaskGroup
+	defer managers.Stop()
+	loader, err := v2.NewLoader(bt.log.Named("input"), plugins(b.Info.Logger, store), "type", "")
+	if err != nil {
+		return err
+	}
+	if err := loader.Init(&managers); err != nil {
+		return err
+	}
+
+	tracker := newInflight()
+	runners, err := bt.configure(b, loader, tracker)
+	if err != nil {
+		return err
+	}
+
+	errs := bt.runAll(b, runners)
+	if runmode.Once() {
+		bt.awaitAcknowledged(tracker)
+		printSummary(bt.log, time.Since(started), tracker.acknowledged(), runners)
+	}
+	return errors.Join(errs...)
+}
+
+func plugins(log *logp.Logger, store *stateStore) []v2.Plugin {
+	return []v2.Plugin{
+		logfile.Plugin(log, store),
+	}
+}
+
+// runner is one configured input with the pipeline it publishes to.
+type runner struct {
+	id       string
+	input    v2.Input
+	pipeline beat.PipelineConnector
+	metrics  map[string]any // the input's metrics when it stopped
+}
+
+func (bt *tibeat) configure(b *beat.Beat, loader *v2.Loader, tracker *inflight) ([]*runner, error) {
+	base := pipetool.WithDefaultGuarantees(b.Publisher, beat.GuaranteedSend)
+	var runners []*runner
+	for _, cfg := range bt.config.Inputs {
+		id, _ := cfg.String("id", -1)
+		input, err := loader.Configure(cfg)
+		if err != nil {
+			return nil, fmt.Errorf("input %q: %w", id, err)
+		}
+		edit, err := processingEditor(b.Info, bt.config.STIX, cfg)
+		if err != nil {
+			return nil, fmt.Errorf("input %q: %w", id, err)
+		}
+		pipeline := pipetool.WithClientConfigEdit(base, edit)
+		pipeline = pipetool.WithClientConfigEdit(pipeline, tracker.attach)
+		runners = append(runners, &runner{id: id, input: input, pipeline: pipeline})
+	}
+	return runners, nil
+}
+
+// attach gives every pipeline client its own ACK listener: the counting
+// listener needs the events of one client in order.
+func (f *inflight) attach(cfg beat.ClientConfig) (beat.ClientConfig, error) {
+	l := f.listener()
+	if cfg.EventListener != nil {
+		l = acker.Combine(l, cfg.EventListener)
+	}
+	cfg.EventListener = l
+	return cfg, nil
+}
+
+// runAll runs every input until it returns and collects the errors of those
+// that failed. A failing input does not stop the others.
+func (bt *tibeat) runAll(b *beat.Beat, runners []*runner) []error {
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []error
+	)
+	for _, r := range runners {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := bt.run(b, r); err != nil {
+				mu.Lock()
+				errs = append(errs, fmt.Errorf("input %q failed: %w", r.id, err))
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return errs
+}
+
+func (bt *tibeat) run(b *beat.Beat, r *runner) (err error) {
+	log := bt.log.With("input_id", r.id, "input_type", r.input.Name())
+	reg, pipeline, unregister := v2.PrepareInputMetrics(r.id, r.input.Name(), b.Monitoring.InputsRegistry(), r.pipeline, log)
+	defer unregister()
+	defer func() { r.metrics = snapshot(reg) }()
+
+	ctx := v2.Context{
+		ID:              r.id,
+		IDWithoutName:   r.id,
+		Name:            r.input.Name(),
+		Agent:           b.Info,
+		Cancelation:     bt.ctx,
+		MetricsRegistry: reg,
+		Logger:          log,
+	}
+	log.Info("input starting")
+	err = r.input.Run(ctx, pipeline)
+	if errors.Is(err, context.Canceled) {
+		err = nil
+	}
+	if err != nil {
+		log.Errorw("input failed", "error", err)
+		return err
+	}
+	log.Info("input stopped")
+	return nil
+}
+
+// awaitAcknowledged waits until the output has acknowledged every event, or
+// until the beat is told to stop.
+func (bt *tibeat) awaitAcknowledged(tracker *inflight) {
+	select {
+	case <-tracker.wait():
+	case <-bt.ctx.Done():
+		bt.log.Warn("stopped before the output acknowledged every event; the next run sends them again")
+	}
+}

@@ -1,0 +1,104 @@
+//go:build mage
+
+// Build, test and benchmark targets. Run them with `go run mage.go TARGET`,
+// or with `mage TARGET` where mage is installed.
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/magefile/mage/mg"
+	"github.com/magefile/mage/sh"
+)
+
+// binary is where Build writes tibeat: the repository root, so that the
+// default configuration finds the bundled sample under path.home.
+const binary = "tibeat"
+
+// fuzzTime bounds each fuzz target in Test; long fuzzing is for `go test
+// -fuzz` by hand.
+const fuzzTime = "20s"
+
+// Build compiles tibeat into ./tibeat.
+func Build() error {
+	return sh.RunV("go", "build", "-trimpath", "-o", binary, ".")
+}
+
+// Check fails on unformatted Go files and on go vet findings.
+func Check() error {
+	out, err := sh.Output("gofmt", "-l", ".")
+	if err != nil {
+		return err
+	}
+	if out != "" {
+		return fmt.Errorf("files not formatted with gofmt:\n%s", out)
+	}
+	return sh.RunV("go", "vet", "./...")
+}
+
+// Test runs everything CI runs: Check, the Go tests, a short run of every
+// fuzz target, and the system tests against the built binary.
+func Test() {
+	mg.SerialDeps(Check, UnitTest, Fuzz, Build, SystemTest)
+}
+
+// UnitTest runs the Go tests of every package.
+func UnitTest() error {
+	return sh.RunV("go", "test", "-count=1", "./...")
+}
+
+// Fuzz runs each fuzz target for a short while.
+func Fuzz() error {
+	targets := map[string]string{
+		"FuzzParse": "./internal/stix/pattern",
+	}
+	for name, pkg := range targets {
+		if err := sh.RunV("go", "test", "-run=^$", "-fuzz=^"+name+"$", "-fuzztime="+fuzzTime, pkg); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// SystemTest runs the pytest suite in tests/system against ./tibeat, in a
+// virtual environment under build/ that holds the test requirements.
+func SystemTest() error {
+	python, err := venv()
+	if err != nil {
+		return err
+	}
+	abs, err := filepath.Abs(binary)
+	if err != nil {
+		return err
+	}
+	env := map[string]string{"TIBEAT_BINARY": abs}
+	return sh.RunWithV(env, python, "-m", "pytest", "-v", "tests/system")
+}
+
+// Bench runs the Go benchmarks of the conversion path.
+func Bench() error {
+	return sh.RunV("go", "test", "-run=^$", "-bench=.", "-benchmem",
+		"./internal/stix/...", "./input/logfile/", "./processors/stix/")
+}
+
+// venv creates build/venv with tests/system/requirements.txt installed and
+// returns its python.
+func venv() (string, error) {
+	dir := filepath.Join("build", "venv")
+	python := filepath.Join(dir, "bin", "python")
+	if _, err := os.Stat(python); err != nil {
+		if err := sh.RunV("python3", "-m", "venv", dir); err != nil {
+			return "", err
+		}
+	}
+	cmd := exec.Command(python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", "tests/system/requirements.txt")
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("install the system test requirements: %w", err)
+	}
+	return strings.TrimSpace(python), nil
+}

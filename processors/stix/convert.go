@@ -1,0 +1,108 @@
+package stix
+
+import (
+	"fmt"
+
+	"github.com/elastic/beats/v7/libbeat/beat"
+	"github.com/elastic/beats/v7/libbeat/processors"
+	conf "github.com/elastic/elastic-agent-libs/config"
+	"github.com/elastic/elastic-agent-libs/logp"
+
+	"github.com/tibeat/tibeat/internal/stix"
+)
+
+// ConvertName is the name users give stix_to_ecs in a processors list.
+const ConvertName = "stix_to_ecs"
+
+func init() {
+	processors.RegisterPlugin(ConvertName, func(c *conf.C, log *logp.Logger) (beat.Processor, error) {
+		cfg := DefaultConfig()
+		if err := c.Unpack(&cfg); err != nil {
+			return nil, fmt.Errorf("%s: %w", ConvertName, err)
+		}
+		return NewConverter(cfg, log), nil
+	})
+}
+
+// Converter is the stix_to_ecs processor: it turns the STIX object under stix
+// into an ECS document and sets the document _id.
+type Converter struct {
+	opts     stix.Options
+	restrict bool
+	log      *logp.Logger
+	metrics  *Metrics
+}
+
+// NewConverter returns a stix_to_ecs processor. cfg must have been
+// validated.
+func NewConverter(cfg Config, log *logp.Logger) *Converter {
+	return &Converter{
+		opts: stix.Options{
+			FeedName:           cfg.Feed.Name,
+			FeedReference:      cfg.Feed.Reference,
+			ExpirationDuration: cfg.expiration,
+		},
+		restrict: cfg.RestrictToIndicators,
+		log:      log.Named(ConvertName),
+		metrics:  GlobalMetrics(),
+	}
+}
+
+func (c *Converter) String() string { return ConvertName }
+
+// Run converts one event. Objects without type or id are dropped with a
+// warning because no document _id can be derived for them. Values that
+// cannot be mapped stay under stix.* and are logged; they never drop the
+// document.
+func (c *Converter) Run(event *beat.Event) (*beat.Event, error) {
+	obj, ok := event.Fields["stix"].(map[string]any)
+	if !ok {
+		return event, nil
+	}
+
+	doc, err := stix.Convert(obj, &c.opts)
+	if err != nil {
+		c.metrics.ObjectErrors.Inc()
+		c.log.Warnw("skipped a STIX object", "source", sourceOf(event), "error", err)
+		return nil, nil
+	}
+	if c.restrict && !doc.Indicator {
+		c.metrics.Restricted.Inc()
+		return nil, nil
+	}
+
+	c.record(event, doc)
+	for k, v := range doc.Fields {
+		event.Fields[k] = v
+	}
+	if !doc.Timestamp.IsZero() {
+		event.Timestamp = doc.Timestamp
+	}
+	if event.Meta == nil {
+		event.Meta = map[string]any{}
+	}
+	event.Meta["_id"] = doc.ID
+	return event, nil
+}
+
+// record counts the document and logs its warnings. A pattern that does not
+// parse also goes to error.message, so the document shows why it has no
+// threat.indicator values.
+func (c *Converter) record(event *beat.Event, doc *stix.Document) {
+	if doc.Indicator {
+		c.metrics.Indicators.Inc()
+		for _, t := range doc.Types {
+			c.metrics.countType(t)
+		}
+	}
+	for _, w := range doc.Warnings {
+		if w.Field == "pattern" {
+			c.metrics.PatternErrors.Inc()
+			doc.Fields["error"] = map[string]any{"message": w.Message}
+		} else {
+			c.metrics.Warnings.Inc()
+		}
+		c.log.Warnw("kept a STIX value that could not be mapped",
+			"source", sourceOf(event), "stix.id", event.Fields["stix"].(map[string]any)["id"], "field", w.Field, "reason", w.Message)
+	}
+}

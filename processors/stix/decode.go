@@ -1,0 +1,96 @@
+package stix
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/elastic/beats/v7/libbeat/beat"
+	"github.com/elastic/beats/v7/libbeat/processors"
+	conf "github.com/elastic/elastic-agent-libs/config"
+	"github.com/elastic/elastic-agent-libs/logp"
+	"github.com/elastic/elastic-agent-libs/mapstr"
+)
+
+// DecodeName is the name users give decode_stix in a processors list.
+const DecodeName = "decode_stix"
+
+func init() {
+	processors.RegisterPlugin(DecodeName, func(c *conf.C, log *logp.Logger) (beat.Processor, error) {
+		cfg := DefaultConfig()
+		if err := c.Unpack(&cfg); err != nil {
+			return nil, fmt.Errorf("%s: %w", DecodeName, err)
+		}
+		return NewDecoder(cfg, log), nil
+	})
+}
+
+// Decoder is the decode_stix processor: it parses the STIX object's JSON text
+// that an input left in the configured field and puts the object under stix.
+type Decoder struct {
+	field    string
+	preserve bool
+	log      *logp.Logger
+	metrics  *Metrics
+}
+
+// NewDecoder returns a decode_stix processor.
+func NewDecoder(cfg Config, log *logp.Logger) *Decoder {
+	return &Decoder{
+		field:    cfg.Field,
+		preserve: cfg.PreserveOriginalEvent,
+		log:      log.Named(DecodeName),
+		metrics:  GlobalMetrics(),
+	}
+}
+
+func (d *Decoder) String() string { return DecodeName + "=[field=" + d.field + "]" }
+
+// Run decodes one event. An event without the field passes unchanged, so
+// inputs that publish objects already decoded under stix need no special
+// case. Invalid JSON is published as a pipeline error document rather than
+// dropped, so the bad text can be found in the index.
+func (d *Decoder) Run(event *beat.Event) (*beat.Event, error) {
+	raw, ok := event.Fields[d.field].(string)
+	if !ok {
+		return event, nil
+	}
+
+	var obj map[string]any
+	if err := json.Unmarshal([]byte(raw), &obj); err != nil {
+		d.metrics.DecodeErrors.Inc()
+		msg := fmt.Sprintf("invalid STIX object JSON: %v", err)
+		d.log.Warnw("skipped a STIX object that is not valid JSON", "source", sourceOf(event), "error", err)
+		markPipelineError(event, msg)
+		return event, nil
+	}
+	d.metrics.Objects.Inc()
+
+	event.Fields["stix"] = obj
+	delete(event.Fields, d.field)
+	if d.preserve {
+		event.Fields.Put("event.original", raw)
+	}
+	return event, nil
+}
+
+// markPipelineError tags a document that carries no threat data, so that it
+// never counts as intelligence.
+func markPipelineError(event *beat.Event, msg string) {
+	event.Fields["event"] = mapstr.M{"kind": "pipeline_error"}
+	event.Fields.Put("error.message", msg)
+}
+
+// sourceOf names where an event came from, for log lines: the file and byte
+// offset for files, else the URL.
+func sourceOf(event *beat.Event) string {
+	if path, err := event.Fields.GetValue("log.file.path"); err == nil {
+		if off, err := event.Fields.GetValue("log.offset"); err == nil {
+			return fmt.Sprintf("%v at offset %v", path, off)
+		}
+		return fmt.Sprint(path)
+	}
+	if u, err := event.Fields.GetValue("url.original"); err == nil {
+		return fmt.Sprint(u)
+	}
+	return "unknown source"
+}
