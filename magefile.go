@@ -85,6 +85,42 @@ func Bench() error {
 		"./internal/stix/...", "./input/logfile/", "./processors/stix/")
 }
 
+// BenchShip measures tibeat end to end beside Elastic's Filebeat, in one
+// interleaved pass of the shared harness (anchors.sh), on N generated
+// indicators: BENCH_N (default 100000), BENCH_HARNESS (default
+// ../shared/bench), and the harness's own variables such as RUNS.
+func BenchShip() error {
+	mg.Deps(Build)
+	harness := envOr("BENCH_HARNESS", filepath.Join("..", "shared", "bench"))
+	script := filepath.Join(harness, "anchors.sh")
+	if _, err := os.Stat(script); err != nil {
+		return fmt.Errorf("benchmark harness not found at %s: set BENCH_HARNESS", harness)
+	}
+	bin, err := filepath.Abs(binary)
+	if err != nil {
+		return err
+	}
+	input, err := filepath.Abs(filepath.Join("bench", "logfile.yml"))
+	if err != nil {
+		return err
+	}
+	env := map[string]string{
+		"SYSTEMS":         envOr("SYSTEMS", "floor filestream beat"),
+		"FLUSH_TIMEOUT":   envOr("FLUSH_TIMEOUT", "0s"),
+		"BEAT_BIN":        bin,
+		"BEAT_INPUT_YAML": input,
+		"BEAT_NAME":       "tibeat-logfile",
+	}
+	return sh.RunWithV(env, "bash", script, envOr("BENCH_N", "100000"))
+}
+
+func envOr(name, fallback string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return fallback
+}
+
 // venv creates build/venv with tests/system/requirements.txt installed and
 // returns its python.
 func venv() (string, error) {

@@ -20,7 +20,7 @@ import (
 	"github.com/elastic/elastic-agent-libs/logp"
 	"github.com/elastic/go-concert/unison"
 
-	"github.com/tibeat/tibeat/input/internal/runmode"
+	"github.com/tibeat/tibeat/internal/runmode"
 	"github.com/tibeat/tibeat/input/logfile"
 )
 

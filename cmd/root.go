@@ -13,7 +13,7 @@ import (
 	conf "github.com/elastic/elastic-agent-libs/config"
 
 	"github.com/tibeat/tibeat/beater"
-	"github.com/tibeat/tibeat/input/internal/runmode"
+	"github.com/tibeat/tibeat/internal/runmode"
 
 	// Outputs and the processors users can list in their configuration.
 	_ "github.com/elastic/beats/v7/libbeat/processors/timestamp"

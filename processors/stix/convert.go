@@ -7,6 +7,7 @@ import (
 	"github.com/elastic/beats/v7/libbeat/processors"
 	conf "github.com/elastic/elastic-agent-libs/config"
 	"github.com/elastic/elastic-agent-libs/logp"
+	"github.com/elastic/elastic-agent-libs/mapstr"
 
 	"github.com/tibeat/tibeat/internal/stix"
 )
@@ -73,7 +74,16 @@ func (c *Converter) Run(event *beat.Event) (*beat.Event, error) {
 
 	c.record(event, doc)
 	for k, v := range doc.Fields {
-		event.Fields[k] = v
+		switch k {
+		case "tags":
+			mergeTags(event, v)
+		case "stix":
+			// The converter owns stix: it is the decoded object plus
+			// what was derived from it.
+			event.Fields[k] = v
+		default:
+			mergeField(event.Fields, k, v)
+		}
 	}
 	if !doc.Timestamp.IsZero() {
 		event.Timestamp = doc.Timestamp
@@ -104,5 +114,51 @@ func (c *Converter) record(event *beat.Event, doc *stix.Document) {
 		}
 		c.log.Warnw("kept a STIX value that could not be mapped",
 			"source", sourceOf(event), "stix.id", event.Fields["stix"].(map[string]any)["id"], "field", w.Field, "reason", w.Message)
+	}
+}
+
+// mergeTags appends the object's labels to the tags the pipeline already set
+// from the input's tags setting, which runs before this processor.
+func mergeTags(event *beat.Event, labels any) {
+	var add []string
+	switch l := labels.(type) {
+	case []string:
+		add = l
+	case []any:
+		for _, v := range l {
+			if s, ok := v.(string); ok {
+				add = append(add, s)
+			}
+		}
+	}
+	if len(add) == 0 {
+		return
+	}
+	if err := mapstr.AddTags(event.Fields, add); err != nil {
+		event.Fields["tags"] = add
+	}
+}
+
+// mergeField sets key to v, merging maps into a map already there so that
+// fields set earlier in the pipeline, such as event.original or
+// event.dataset, survive.
+func mergeField(dst map[string]any, key string, v any) {
+	src, ok := v.(map[string]any)
+	if !ok {
+		dst[key] = v
+		return
+	}
+	var existing map[string]any
+	switch e := dst[key].(type) {
+	case mapstr.M:
+		existing = e
+	case map[string]any:
+		existing = e
+	default:
+		dst[key] = v
+		return
+	}
+	for k, sv := range src {
+		mergeField(existing, k, sv)
 	}
 }

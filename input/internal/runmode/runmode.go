@@ -1,16 +1,10 @@
-// Package runmode carries the process-wide run mode that inputs consult:
-// whether tibeat was started with --once.
+// Package runmode forwards to the module's run mode for the inputs.
 package runmode
 
-import "flag"
+import "github.com/tibeat/tibeat/internal/runmode"
 
-// once is registered on the standard flag set so that the root command can
-// expose it as --once on `tibeat run`, as Filebeat does.
-var once = flag.Bool("once", false, "Run every input to the end of the data it has now, wait until the output has acknowledged every event, then exit")
+// Once reports whether tibeat runs with --once.
+func Once() bool { return runmode.Once() }
 
-// Once reports whether inputs should stop at the end of the data they can
-// see now instead of polling for more.
-func Once() bool { return *once }
-
-// SetOnce overrides the flag; tests use it to run an input in --once mode.
-func SetOnce(v bool) { *once = v }
+// SetOnce overrides --once in tests.
+func SetOnce(v bool) { runmode.SetOnce(v) }

@@ -1,0 +1,136 @@
+package stix
+
+import (
+	"testing"
+	"time"
+
+	"github.com/elastic/beats/v7/libbeat/beat"
+	"github.com/elastic/elastic-agent-libs/logp/logptest"
+	"github.com/elastic/elastic-agent-libs/mapstr"
+)
+
+const ipIndicator = `{"type":"indicator","spec_version":"2.1",
+ "id":"indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",
+ "created":"2024-03-01T10:00:00.000Z","modified":"2024-03-02T10:00:00.000Z",
+ "labels":["c2"],
+ "pattern":"[ipv4-addr:value = '198.51.100.7']","pattern_type":"stix",
+ "valid_from":"2024-03-01T10:00:00Z"}`
+
+func process(t *testing.T, cfg Config, fields mapstr.M) *beat.Event {
+	t.Helper()
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	log := logptest.NewTestingLogger(t, "")
+	event := &beat.Event{Timestamp: time.Unix(0, 0), Fields: fields}
+	event, err := NewDecoder(cfg, log).Run(event)
+	if err != nil || event == nil {
+		t.Fatalf("decode_stix: event %v, error %v", event, err)
+	}
+	event, err = NewConverter(cfg, log).Run(event)
+	if err != nil {
+		t.Fatalf("stix_to_ecs: %v", err)
+	}
+	return event
+}
+
+func value(t *testing.T, event *beat.Event, key string) any {
+	t.Helper()
+	v, err := event.Fields.GetValue(key)
+	if err != nil {
+		t.Fatalf("%s: %v", key, err)
+	}
+	return v
+}
+
+func TestProcessorsConvertAnIndicator(t *testing.T) {
+	event := process(t, DefaultConfig(), mapstr.M{"message": ipIndicator, "tags": []string{"from-input"}})
+
+	if _, err := event.Fields.GetValue("message"); err == nil {
+		t.Error("message is still set after decoding")
+	}
+	if got := value(t, event, "stix.id"); got != "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f" {
+		t.Errorf("stix.id = %v", got)
+	}
+	want := time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC)
+	if !event.Timestamp.Equal(want) {
+		t.Errorf("@timestamp = %v, want created %v", event.Timestamp, want)
+	}
+	if id, _ := event.Meta["_id"].(string); id == "" {
+		t.Error("@metadata._id is not set")
+	}
+	tags, _ := event.Fields["tags"].([]string)
+	if len(tags) != 2 || tags[0] != "from-input" || tags[1] != "c2" {
+		t.Errorf("tags = %v, want the input's tag then the label", event.Fields["tags"])
+	}
+	if got := value(t, event, "event.kind"); got != "enrichment" {
+		t.Errorf("event.kind = %v, want enrichment", got)
+	}
+}
+
+func TestProcessorsKeepInvalidJSONAsAnErrorDocument(t *testing.T) {
+	before := GlobalMetrics().DecodeErrors.Get()
+
+	event := process(t, DefaultConfig(), mapstr.M{"message": `{"type": "indicator",`})
+
+	if got := value(t, event, "event.kind"); got != "pipeline_error" {
+		t.Errorf("event.kind = %v, want pipeline_error", got)
+	}
+	if _, err := event.Fields.GetValue("error.message"); err != nil {
+		t.Error("error.message is not set")
+	}
+	if got := value(t, event, "message"); got != `{"type": "indicator",` {
+		t.Errorf("message = %v, want the original text", got)
+	}
+	if _, err := event.Fields.GetValue("threat"); err == nil {
+		t.Error("an undecodable event must carry no threat fields")
+	}
+	if GlobalMetrics().DecodeErrors.Get() != before+1 {
+		t.Error("decode_errors did not count the event")
+	}
+}
+
+func TestConverterDropsObjectWithoutID(t *testing.T) {
+	before := GlobalMetrics().ObjectErrors.Get()
+	cfg := DefaultConfig()
+	_ = cfg.Validate()
+	log := logptest.NewTestingLogger(t, "")
+	event := &beat.Event{Fields: mapstr.M{"message": `{"type":"indicator","pattern":"[ipv4-addr:value = '198.51.100.1']"}`}}
+	event, _ = NewDecoder(cfg, log).Run(event)
+
+	out, err := NewConverter(cfg, log).Run(event)
+
+	if err != nil || out != nil {
+		t.Fatalf("got event %v, error %v; want the object dropped", out, err)
+	}
+	if GlobalMetrics().ObjectErrors.Get() != before+1 {
+		t.Error("object_errors did not count the object")
+	}
+}
+
+func TestConverterRestrictsToIndicators(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.RestrictToIndicators = true
+	_ = cfg.Validate()
+	log := logptest.NewTestingLogger(t, "")
+	malware := `{"type":"malware","spec_version":"2.1","id":"malware--0c7b5b88-8ff7-4a4d-aa9d-feb398cd0061",
+	  "created":"2024-01-01T00:00:00Z","modified":"2024-01-01T00:00:00Z","name":"x","is_family":true}`
+	event, _ := NewDecoder(cfg, log).Run(&beat.Event{Fields: mapstr.M{"message": malware}})
+
+	out, err := NewConverter(cfg, log).Run(event)
+
+	if err != nil || out != nil {
+		t.Fatalf("got event %v, error %v; want the malware object dropped", out, err)
+	}
+}
+
+func TestDecoderPreservesOriginalEvent(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.PreserveOriginalEvent = true
+
+	event := process(t, cfg, mapstr.M{"message": ipIndicator})
+
+	if got := value(t, event, "event.original"); got != ipIndicator {
+		t.Errorf("event.original = %v, want the object's text", got)
+	}
+}
