@@ -197,14 +197,6 @@ func (l *lexer) next() (token, error) {
 		return token{kind: tokEOF, start: start, end: start}, nil
 	}
 	c := l.src[start]
-	single := func(kind tokenKind) (token, error) {
-		l.pos = start + 1
-		return token{kind: kind, start: start, end: l.pos}, nil
-	}
-	double := func(kind tokenKind) (token, error) {
-		l.pos = start + 2
-		return token{kind: kind, start: start, end: l.pos}, nil
-	}
 	peek := byte(0)
 	if start+1 < len(l.src) {
 		peek = l.src[start+1]
@@ -212,54 +204,54 @@ func (l *lexer) next() (token, error) {
 
 	switch {
 	case c == '[':
-		return single(tokLBracket)
+		return l.emit(start, 1, tokLBracket)
 	case c == ']':
-		return single(tokRBracket)
+		return l.emit(start, 1, tokRBracket)
 	case c == '(':
-		return single(tokLParen)
+		return l.emit(start, 1, tokLParen)
 	case c == ')':
-		return single(tokRParen)
+		return l.emit(start, 1, tokRParen)
 	case c == ':':
-		return single(tokColon)
+		return l.emit(start, 1, tokColon)
 	case c == ',':
-		return single(tokComma)
+		return l.emit(start, 1, tokComma)
 	case c == '*':
-		return single(tokAsterisk)
+		return l.emit(start, 1, tokAsterisk)
 	case c == '=':
 		if peek == '=' {
-			return double(tokEqual)
+			return l.emit(start, 2, tokEqual)
 		}
-		return single(tokEqual)
+		return l.emit(start, 1, tokEqual)
 	case c == '!':
 		if peek == '=' {
-			return double(tokNotEqual)
+			return l.emit(start, 2, tokNotEqual)
 		}
-		return single(tokOther)
+		return l.emit(start, 1, tokOther)
 	case c == '<':
 		switch peek {
 		case '=':
-			return double(tokLessEq)
+			return l.emit(start, 2, tokLessEq)
 		case '>':
-			return double(tokNotEqual)
+			return l.emit(start, 2, tokNotEqual)
 		}
-		return single(tokLess)
+		return l.emit(start, 1, tokLess)
 	case c == '>':
 		if peek == '=' {
-			return double(tokGreaterEq)
+			return l.emit(start, 2, tokGreaterEq)
 		}
-		return single(tokGreater)
+		return l.emit(start, 1, tokGreater)
 	case c == '\'':
 		return l.scanString(start)
 	case c == '.':
 		if isDigit(peek) {
 			return l.scanNumber(start), nil
 		}
-		return single(tokDot)
+		return l.emit(start, 1, tokDot)
 	case c == '+' || c == '-':
 		if isDigit(peek) || peek == '.' && start+2 < len(l.src) && isDigit(l.src[start+2]) {
 			return l.scanNumber(start), nil
 		}
-		return single(tokOther)
+		return l.emit(start, 1, tokOther)
 	case isDigit(c):
 		return l.scanNumber(start), nil
 	case isIdentStart(c):
@@ -269,7 +261,13 @@ func (l *lexer) next() (token, error) {
 		l.pos = start + size
 		return token{kind: tokOther, start: start, end: l.pos}, nil
 	}
-	return single(tokOther)
+	return l.emit(start, 1, tokOther)
+}
+
+// emit returns the token of the given length at start and moves past it.
+func (l *lexer) emit(start, length int, kind tokenKind) (token, error) {
+	l.pos = start + length
+	return token{kind: kind, start: start, end: l.pos}, nil
 }
 
 // scanNumber scans IntPosLiteral, IntNegLiteral, FloatPosLiteral or
@@ -333,8 +331,9 @@ func (l *lexer) scanWord(start int) (token, error) {
 }
 
 // scanString scans a quoted string. The grammar allows only \' and \\ as
-// escapes; the reference lexer (stix2-patterns 2.1.2) rejects any other
-// backslash, so "'C:\Windows'" is an error and must be written 'C:\\Windows'.
+// escapes, and the reference lexer (stix2-patterns 2.1.2) rejects any other
+// backslash too. So 'C:\Windows' is an error and must be written
+// 'C:\\Windows'.
 func (l *lexer) scanString(start int) (token, error) {
 	escaped := false
 	for i := start + 1; i < len(l.src); i++ {
@@ -405,7 +404,8 @@ func isHexDigit(c byte) bool {
 	return isDigit(c) || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
-// isHexContent checks the grammar's TwoHexDigits*; the empty h'' is allowed.
+// isHexContent checks the grammar's TwoHexDigits*, which allows an empty
+// hex literal.
 func isHexContent(s string) bool {
 	if len(s)%2 != 0 {
 		return false
@@ -423,8 +423,8 @@ func isBase64Char(c byte) bool {
 }
 
 // isBase64Content checks the grammar's BinaryLiteral: one or more groups of
-// four characters, where only the last group may end in "=" or "==". The
-// empty b'' does not match the rule.
+// four characters, where only the last group may end in "=" or "==". An
+// empty binary literal does not match the rule.
 func isBase64Content(s string) bool {
 	if len(s) == 0 || len(s)%4 != 0 {
 		return false

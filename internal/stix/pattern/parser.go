@@ -19,7 +19,7 @@ func Parse(s string) (*Pattern, error) {
 		return nil, err
 	}
 	if p.tok.kind == tokEOF {
-		return nil, &SyntaxError{Offset: 0, Expected: "'[' or '('", Found: endOfPattern, Hint: "the pattern is empty"}
+		return nil, &SyntaxError{Offset: p.tok.start, Expected: "'[' or '('", Found: endOfPattern, Hint: "the pattern is empty"}
 	}
 	expr, err := p.parseObservationExpressions(0)
 	if err != nil {
@@ -64,19 +64,17 @@ func (p *parser) unexpected(expected string) *SyntaxError {
 	}
 }
 
-// hint suggests a fix for common mistakes seen at the current token.
+// hint suggests a fix when the current token is a keyword in the wrong case.
 func (p *parser) hint() string {
-	switch p.tok.kind {
-	case tokIdent:
-		word := p.text()
-		if upper := strings.ToUpper(word); upper != word && keywordKind(upper) != tokIdent {
-			return "keywords are case-sensitive: write " + upper
-		}
-		if lower := strings.ToLower(word); lower != word && (lower == "true" || lower == "false") {
-			return "booleans are lower-case: write " + lower
-		}
-	case tokIdentHyphen:
-		return "property names with hyphens must be quoted, as in hashes.'SHA-256'"
+	if p.tok.kind != tokIdent {
+		return ""
+	}
+	word := p.text()
+	if upper := strings.ToUpper(word); upper != word && keywordKind(upper) != tokIdent {
+		return "keywords are case-sensitive: write " + upper
+	}
+	if lower := strings.ToLower(word); lower != word && (lower == "true" || lower == "false") {
+		return "booleans are lower-case: write " + lower
 	}
 	return ""
 }
@@ -95,7 +93,7 @@ func (p *parser) enter() error {
 	if p.depth > maxNesting {
 		return &SyntaxError{
 			Offset:   p.tok.start,
-			Expected: "at most " + strconv.Itoa(maxNesting) + " nested parentheses",
+			Expected: "at most " + strconv.Itoa(maxNesting) + " levels of parentheses and brackets",
 			Found:    foundText(p.lex.src, p.tok.start, p.tok.end),
 		}
 	}
@@ -340,6 +338,21 @@ func (p *parser) parsePropTest() (ComparisonExpr, error) {
 	return nil, p.unexpected("an object path, EXISTS or '('")
 }
 
+// comparisonBlock puts a comparison and room for the first steps of its
+// path in one allocation, because most paths have one or two steps, as in
+// file:hashes.'SHA-256'.
+type comparisonBlock struct {
+	comparison Comparison
+	steps      [2]PathStep
+}
+
+func newComparison(offset int) *Comparison {
+	block := &comparisonBlock{}
+	block.comparison.Offset = offset
+	block.comparison.Path.Steps = block.steps[:0:len(block.steps)]
+	return &block.comparison
+}
+
 // parseExists parses EXISTS path. The grammar has no NOT before EXISTS, but
 // the reference parser (stix2-patterns 2.1.2) accepts NOT EXISTS, and so
 // does this one.
@@ -358,18 +371,48 @@ func (p *parser) parseExists() (ComparisonExpr, error) {
 	if err := p.advance(); err != nil {
 		return nil, err
 	}
-	c := &Comparison{Offset: p.tok.start, Operator: OpExists, Negated: negated}
+	c := newComparison(p.tok.start)
+	c.Operator, c.Negated = OpExists, negated
 	if err := p.parseObjectPath(&c.Path); err != nil {
 		return nil, err
 	}
 	return c, nil
 }
 
+// comparisonOperator returns the operator that a token spells, if any.
+func comparisonOperator(kind tokenKind) (Operator, bool) {
+	switch kind {
+	case tokEqual:
+		return OpEqual, true
+	case tokNotEqual:
+		return OpNotEqual, true
+	case tokLess:
+		return OpLess, true
+	case tokLessEq:
+		return OpLessEq, true
+	case tokGreater:
+		return OpGreater, true
+	case tokGreaterEq:
+		return OpGreaterEq, true
+	case tokIn:
+		return OpIn, true
+	case tokLike:
+		return OpLike, true
+	case tokMatches:
+		return OpMatches, true
+	case tokIsSubset:
+		return OpIsSubset, true
+	case tokIsSuperset:
+		return OpIsSuperset, true
+	}
+	return "", false
+}
+
 // parseComparison parses path [NOT] operator literal. Which literals an
 // operator takes follows propTestEqual, propTestOrder, propTestSet,
 // propTestLike, propTestRegex, propTestIsSubset and propTestIsSuperset.
 func (p *parser) parseComparison() (ComparisonExpr, error) {
-	c := &Comparison{Offset: p.tok.start}
+	c := newComparison(p.tok.start)
 	if err := p.parseObjectPath(&c.Path); err != nil {
 		return nil, err
 	}
@@ -379,40 +422,29 @@ func (p *parser) parseComparison() (ComparisonExpr, error) {
 			return nil, err
 		}
 	}
-	var literal func() (Value, error)
-	switch p.tok.kind {
-	case tokEqual:
-		c.Operator, literal = OpEqual, p.parsePrimitiveLiteral
-	case tokNotEqual:
-		c.Operator, literal = OpNotEqual, p.parsePrimitiveLiteral
-	case tokLess:
-		c.Operator, literal = OpLess, p.parseOrderableLiteral
-	case tokLessEq:
-		c.Operator, literal = OpLessEq, p.parseOrderableLiteral
-	case tokGreater:
-		c.Operator, literal = OpGreater, p.parseOrderableLiteral
-	case tokGreaterEq:
-		c.Operator, literal = OpGreaterEq, p.parseOrderableLiteral
-	case tokIn:
-		c.Operator, literal = OpIn, p.parseSetLiteral
-	case tokLike:
-		c.Operator, literal = OpLike, p.parseStringLiteral
-	case tokMatches:
-		c.Operator, literal = OpMatches, p.parseStringLiteral
-	case tokIsSubset:
-		c.Operator, literal = OpIsSubset, p.parseStringLiteral
-	case tokIsSuperset:
-		c.Operator, literal = OpIsSuperset, p.parseStringLiteral
-	default:
+	operator, ok := comparisonOperator(p.tok.kind)
+	if !ok {
 		if c.Negated {
 			return nil, p.unexpected("a comparison operator")
 		}
 		return nil, p.unexpected("a comparison operator or NOT")
 	}
+	c.Operator = operator
 	if err := p.advance(); err != nil {
 		return nil, err
 	}
-	value, err := literal()
+	var value Value
+	var err error
+	switch operator {
+	case OpEqual, OpNotEqual:
+		value, err = p.parsePrimitiveLiteral()
+	case OpLess, OpLessEq, OpGreater, OpGreaterEq:
+		value, err = p.parseOrderableLiteral()
+	case OpIn:
+		value, err = p.parseSetLiteral()
+	default:
+		value, err = p.parseStringLiteral()
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -421,7 +453,8 @@ func (p *parser) parseComparison() (ComparisonExpr, error) {
 }
 
 // parseObjectPath parses objectType ':' firstPathComponent followed by
-// .property, .'quoted property', [n] and [*] steps.
+// .property, .'quoted property', [n] and [*] steps. It appends the steps to
+// path.Steps.
 func (p *parser) parseObjectPath(path *ObjectPath) error {
 	if p.tok.kind != tokIdent && p.tok.kind != tokIdentHyphen {
 		return p.unexpected("an object type")
@@ -433,8 +466,6 @@ func (p *parser) parseObjectPath(path *ObjectPath) error {
 	if err := p.expect(tokColon, "':'"); err != nil {
 		return err
 	}
-	// Most paths have one or two steps, as in file:hashes.'SHA-256'.
-	path.Steps = make([]PathStep, 0, 2)
 	property, err := p.parsePropertyName()
 	if err != nil {
 		return err
@@ -482,7 +513,7 @@ func (p *parser) parseObjectPath(path *ObjectPath) error {
 }
 
 // parsePropertyName parses an unquoted IdentifierWithoutHyphen or a quoted
-// string; keywords and names with hyphens must be quoted.
+// string. Keywords and names with hyphens must be quoted.
 func (p *parser) parsePropertyName() (string, error) {
 	switch p.tok.kind {
 	case tokIdent:
@@ -492,7 +523,11 @@ func (p *parser) parsePropertyName() (string, error) {
 		name := p.stringValue()
 		return name, p.advance()
 	}
-	return "", p.unexpected("a property name")
+	err := p.unexpected("a property name")
+	if p.tok.kind == tokIdentHyphen {
+		err.Hint = "property names with hyphens must be quoted, as in hashes.'SHA-256'"
+	}
+	return "", err
 }
 
 // parseInt parses the current IntPosLiteral or IntNegLiteral as an int64.
