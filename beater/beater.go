@@ -20,8 +20,9 @@ import (
 	"github.com/elastic/elastic-agent-libs/logp"
 	"github.com/elastic/go-concert/unison"
 
-	"github.com/tibeat/tibeat/internal/runmode"
 	"github.com/tibeat/tibeat/input/logfile"
+	"github.com/tibeat/tibeat/input/taxii"
+	"github.com/tibeat/tibeat/internal/runmode"
 )
 
 type tibeat struct {
@@ -97,6 +98,7 @@ func (bt *tibeat) Run(b *beat.Beat) error {
 func plugins(log *logp.Logger, store *stateStore) []v2.Plugin {
 	return []v2.Plugin{
 		logfile.Plugin(log, store),
+		taxii.Plugin(log, store),
 	}
 }
 
@@ -105,7 +107,7 @@ type runner struct {
 	id       string
 	input    v2.Input
 	pipeline beat.PipelineConnector
-	metrics  map[string]any // the input's metrics when it stopped
+	metrics  map[string]int64 // the input's metrics when it stopped
 }
 
 func (bt *tibeat) configure(b *beat.Beat, loader *v2.Loader, tracker *inflight) ([]*runner, error) {

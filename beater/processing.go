@@ -17,7 +17,7 @@ import (
 // inputProcessing holds the settings that shape the events of one input,
 // whatever its type, with the names Filebeat uses.
 type inputProcessing struct {
-	mapstr.EventMetadata `config:",inline"` // fields, fields_under_root, tags
+	mapstr.EventMetadata `config:",inline"`       // fields, fields_under_root, tags
 	Type                 string                   `config:"type"`
 	Processors           processors.PluginConfig  `config:"processors"`
 	KeepNull             bool                     `config:"keep_null"`

@@ -14,8 +14,8 @@ import (
 	stixproc "github.com/tibeat/tibeat/processors/stix"
 )
 
-func snapshot(reg *monitoring.Registry) map[string]any {
-	return monitoring.CollectFlatSnapshot(reg, monitoring.Full, false).Ints.ToMapStr()
+func snapshot(reg *monitoring.Registry) map[string]int64 {
+	return monitoring.CollectFlatSnapshot(reg, monitoring.Full, false).Ints
 }
 
 // printSummary reports what a --once run did, on standard error so that it
@@ -24,8 +24,8 @@ func printSummary(log *logp.Logger, took time.Duration, published uint64, runner
 	m := stixproc.GlobalMetrics()
 	inputErrors := map[string]int64{}
 	for _, r := range runners {
-		for k, v := range r.metrics {
-			if n, ok := v.(int64); ok && strings.HasSuffix(k, "errors") && n > 0 {
+		for k, n := range r.metrics {
+			if strings.HasSuffix(k, "errors") && n > 0 {
 				inputErrors[r.id+" "+k] += n
 			}
 		}

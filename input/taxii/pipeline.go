@@ -1,0 +1,303 @@
+package taxii
+
+import (
+	"context"
+	"encoding/json"
+	"hash/maphash"
+	"net/http"
+	"sync/atomic"
+
+	"github.com/elastic/beats/v7/libbeat/beat"
+	"github.com/elastic/elastic-agent-libs/logp"
+	"github.com/elastic/elastic-agent-libs/mapstr"
+
+	"github.com/tibeat/tibeat/input/internal/httpclient"
+)
+
+// page is one reply of a walk.
+type page struct {
+	// objects are the raw texts of the STIX objects, never decoded here.
+	objects []json.RawMessage
+	// first and last are the X-TAXII-Date-Added-First and -Last headers,
+	// byte for byte.
+	first, last string
+	// addedAfter is the added_after of the request, for progress logs.
+	addedAfter string
+	// continuesByDate is set when the next request of the walk uses last
+	// as its added_after, so the server itself skips everything up to it.
+	continuesByDate bool
+	// final is set on the last page of a walk that reached the end of the
+	// collection.
+	final bool
+}
+
+// pageOf builds a page from a reply's objects and date headers.
+func pageOf(objects []json.RawMessage, header http.Header, addedAfter string) *page {
+	p := &page{
+		objects:    objects,
+		first:      header.Get("X-TAXII-Date-Added-First"),
+		last:       header.Get("X-TAXII-Date-Added-Last"),
+		addedAfter: addedAfter,
+	}
+	// medallion 3.0.0 writes only X-TAXII-Date-Added-First on a next page
+	// that holds one object; for one object both dates are the same.
+	if p.last == "" && len(objects) == 1 {
+		p.last = p.first
+	}
+	return p
+}
+
+// emitFunc hands a page from the fetching goroutine to the publishing one.
+type emitFunc func(*page) error
+
+// fetchFunc walks a collection from added_after (empty for all) and emits
+// every page.
+type fetchFunc func(ctx context.Context, addedAfter string, emit emitFunc) error
+
+// walker runs the walks of one input.
+type walker struct {
+	cfg       *config
+	requester *requester
+	keeper    *cursorKeeper
+	clock     clock
+	log       *logp.Logger
+}
+
+// collectionRun is the state of one collection across the runs of an input.
+type collectionRun struct {
+	*collection
+	metrics *collectionMetrics
+	log     *logp.Logger
+	// headerWarned is set once a page without a usable
+	// X-TAXII-Date-Added-Last has been logged.
+	headerWarned atomic.Bool
+}
+
+// walk reads a collection from its stored position, or from now minus
+// initial_interval, to the end, publishing every object. The next page is
+// fetched while the current one is published.
+func (w *walker) walk(ctx context.Context, c *collectionRun) error {
+	addedAfter := w.startPosition(c)
+	fetch := w.fetcher(c)
+
+	fetchCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type result struct {
+		page *page
+		err  error
+	}
+	results := make(chan result, 1)
+	go func() {
+		defer close(results)
+		emit := func(p *page) error {
+			select {
+			case results <- result{page: p}:
+				return nil
+			case <-fetchCtx.Done():
+				return fetchCtx.Err()
+			}
+		}
+		if err := fetch(fetchCtx, addedAfter, emit); err != nil {
+			select {
+			case results <- result{err: err}:
+			case <-fetchCtx.Done():
+			}
+		}
+	}()
+
+	progress := newProgressLog(c.log, w.clock.Now())
+	var (
+		pending *page
+		walkErr error
+		objects uint64
+		pages   uint64
+		last    *page
+	)
+	for r := range results {
+		if r.err != nil {
+			walkErr = r.err
+			continue
+		}
+		last = r.page
+		pages++
+		if len(r.page.objects) == 0 {
+			continue
+		}
+		if pending != nil {
+			if err := w.publishPage(c, pending, w.safePosition(c, pending, r.page, false)); err != nil {
+				cancel()
+				drain(results)
+				return err
+			}
+			objects += uint64(len(pending.objects))
+		}
+		pending = r.page
+		progress.update(w.clock.Now(), objects, pages, r.page.addedAfter)
+	}
+	if pending != nil {
+		complete := walkErr == nil && last != nil && last.final
+		if err := w.publishPage(c, pending, w.safePosition(c, pending, nil, complete)); err != nil {
+			return err
+		}
+	}
+	w.updateCursorAge(c)
+	return walkErr
+}
+
+func drain[T any](ch <-chan T) {
+	for range ch {
+	}
+}
+
+// startPosition returns the added_after of the first request of a walk.
+func (w *walker) startPosition(c *collectionRun) string {
+	if pos, ok := w.keeper.position(c.key); ok && pos.AddedAfter != "" {
+		return pos.AddedAfter
+	}
+	if w.cfg.InitialInterval == 0 {
+		return ""
+	}
+	return formatTimestamp(w.clock.Now().Add(-w.cfg.InitialInterval))
+}
+
+func (w *walker) fetcher(c *collectionRun) fetchFunc {
+	return func(ctx context.Context, addedAfter string, emit emitFunc) error {
+		if c.version == version20 {
+			return w.fetch20(ctx, c, addedAfter, emit)
+		}
+		err := w.fetch21(ctx, c, addedAfter, emit)
+		if err == errUseTAXII20 {
+			c.log.Infow("The collection speaks TAXII 2.0; walking it with Range paging", "url.original", httpclient.RedactURL(c.objects))
+			c.version = version20
+			return w.fetch20(ctx, c, addedAfter, emit)
+		}
+		return err
+	}
+}
+
+// safePosition returns the position to store with the last event of p, or
+// nil to keep the stored one.
+//
+// The server's added_after is exclusive, and pages split the objects of a
+// walk anywhere, so objects sharing the date_added of p's last object may
+// come on the next page. Storing p's X-TAXII-Date-Added-Last is therefore
+// safe only when the next page starts later, when the walk reached the end
+// of the collection, or when the walk itself continues from that date.
+// A position never moves backwards or to a value that is not a timestamp.
+func (w *walker) safePosition(c *collectionRun, p, next *page, complete bool) *collectionCursor {
+	if _, ok := parseTimestamp(p.last); !ok {
+		if c.headerWarned.CompareAndSwap(false, true) {
+			c.log.Warnw("TAXII page has no usable X-TAXII-Date-Added-Last header, so the stored position cannot advance past it",
+				"url.original", httpclient.RedactURL(c.objects), "header", p.last)
+		}
+		return nil
+	}
+	current, hasCurrent := w.keeper.position(c.key)
+	if !advances(current, hasCurrent, p.last) {
+		return nil
+	}
+	safe := p.continuesByDate || complete
+	if next != nil {
+		lastAt, _ := parseTimestamp(p.last)
+		if firstAt, ok := parseTimestamp(next.first); ok && firstAt.After(lastAt) {
+			safe = true
+		}
+	}
+	if !safe {
+		return nil
+	}
+	return &collectionCursor{AddedAfter: p.last}
+}
+
+// publishPage publishes one event per object of p. The position, if any,
+// goes with the last event, so that it is stored only once the output has
+// acknowledged the whole page.
+func (w *walker) publishPage(c *collectionRun, p *page, position *collectionCursor) error {
+	now := w.clock.Now()
+	source := httpclient.RedactURL(c.objects)
+	for i, raw := range p.objects {
+		event := beat.Event{
+			Timestamp: now,
+			Fields: mapstr.M{
+				"message": string(raw),
+				"url":     mapstr.M{"original": source},
+			},
+		}
+		var update *collectionCursor
+		if i == len(p.objects)-1 {
+			update = position
+		}
+		if err := w.keeper.publish(event, c.key, update); err != nil {
+			return err
+		}
+		c.metrics.objects.Inc()
+	}
+	return nil
+}
+
+func (w *walker) updateCursorAge(c *collectionRun) {
+	pos, ok := w.keeper.position(c.key)
+	if !ok {
+		return
+	}
+	if at, ok := parseTimestamp(pos.AddedAfter); ok {
+		c.metrics.cursorAge.Set(int64(w.clock.Now().Sub(at).Seconds()))
+	}
+}
+
+// recentObjects remembers the objects of the last few pages of a walk, by
+// id and version, to notice a server that keeps sending the same page.
+// NOTE: a server that cycles through more than recentPages pages is not
+// noticed; max_pages still ends such a walk.
+type recentObjects struct {
+	seed  maphash.Seed
+	pages [][]uint64
+	set   map[uint64]int
+}
+
+const recentPages = 8
+
+func newRecentObjects() *recentObjects {
+	return &recentObjects{seed: maphash.MakeSeed(), set: map[uint64]int{}}
+}
+
+// add records the objects of a page and returns how many were not among
+// the recent ones.
+func (r *recentObjects) add(objects []json.RawMessage) int {
+	keys := make([]uint64, 0, len(objects))
+	fresh := 0
+	for _, raw := range objects {
+		k := maphash.String(r.seed, objectVersionKey(raw))
+		if r.set[k] == 0 {
+			fresh++
+		}
+		keys = append(keys, k)
+	}
+	for _, k := range keys {
+		r.set[k]++
+	}
+	r.pages = append(r.pages, keys)
+	if len(r.pages) > recentPages {
+		for _, k := range r.pages[0] {
+			if r.set[k]--; r.set[k] <= 0 {
+				delete(r.set, k)
+			}
+		}
+		r.pages = r.pages[1:]
+	}
+	return fresh
+}
+
+// objectVersionKey names a version of a STIX object: its id and modified.
+// Objects without modified, such as STIX 2.1 cyber observables, have one
+// version; text that is not an object stands for itself.
+func objectVersionKey(raw json.RawMessage) string {
+	var head struct {
+		ID       string `json:"id"`
+		Modified string `json:"modified"`
+	}
+	if json.Unmarshal(raw, &head) != nil || head.ID == "" {
+		return string(raw)
+	}
+	return head.ID + "|" + head.Modified
+}
