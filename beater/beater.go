@@ -20,6 +20,7 @@ import (
 	"github.com/elastic/elastic-agent-libs/logp"
 	"github.com/elastic/go-concert/unison"
 
+	"github.com/tibeat/tibeat/input/cel"
 	"github.com/tibeat/tibeat/input/logfile"
 	"github.com/tibeat/tibeat/input/taxii"
 	"github.com/tibeat/tibeat/internal/runmode"
@@ -99,6 +100,7 @@ func plugins(log *logp.Logger, store *stateStore) []v2.Plugin {
 	return []v2.Plugin{
 		logfile.Plugin(log, store),
 		taxii.Plugin(log, store),
+		cel.Plugin(log, store),
 	}
 }
 

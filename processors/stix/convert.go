@@ -56,8 +56,15 @@ func (c *Converter) String() string { return ConvertName }
 // cannot be mapped stay under stix.* and are logged; they never drop the
 // document.
 func (c *Converter) Run(event *beat.Event) (*beat.Event, error) {
-	obj, ok := event.Fields["stix"].(map[string]any)
-	if !ok {
+	var obj map[string]any
+	switch o := event.Fields["stix"].(type) {
+	case map[string]any:
+		obj = o
+	case mapstr.M:
+		// libbeat normalises the maps an input publishes into mapstr.M
+		// before the processors run.
+		obj = o
+	default:
 		return event, nil
 	}
 
@@ -72,7 +79,7 @@ func (c *Converter) Run(event *beat.Event) (*beat.Event, error) {
 		return nil, nil
 	}
 
-	c.record(event, doc)
+	c.record(event, doc, obj["id"])
 	for k, v := range doc.Fields {
 		switch k {
 		case "tags":
@@ -98,7 +105,7 @@ func (c *Converter) Run(event *beat.Event) (*beat.Event, error) {
 // record counts the document and logs its warnings. A pattern that does not
 // parse also goes to error.message, so the document shows why it has no
 // threat.indicator values.
-func (c *Converter) record(event *beat.Event, doc *stix.Document) {
+func (c *Converter) record(event *beat.Event, doc *stix.Document, id any) {
 	if doc.Indicator {
 		c.metrics.Indicators.Inc()
 		for _, t := range doc.Types {
@@ -113,7 +120,7 @@ func (c *Converter) record(event *beat.Event, doc *stix.Document) {
 			c.metrics.Warnings.Inc()
 		}
 		c.log.Warnw("kept a STIX value that could not be mapped",
-			"source", sourceOf(event), "stix.id", event.Fields["stix"].(map[string]any)["id"], "field", w.Field, "reason", w.Message)
+			"source", sourceOf(event), "stix.id", id, "field", w.Field, "reason", w.Message)
 	}
 }
 
