@@ -14,10 +14,22 @@ const (
 )
 
 // expiration is the date after which an indicator should no longer match,
-// and the rule that set it.
+// and the rule that set it (one of the Expiration* constants).
 type expiration struct {
 	date   timestamp
 	reason string
+}
+
+// reasonValue returns the reason as an interface holding the constant, which
+// unlike a boxed string variable costs no allocation.
+func (e expiration) reasonValue() any {
+	switch e.reason {
+	case ExpirationValidUntil:
+		return ExpirationValidUntil
+	case ExpirationRevoked:
+		return ExpirationRevoked
+	}
+	return ExpirationDefault
 }
 
 // indicatorExpiration applies the rules in order: valid_until when the

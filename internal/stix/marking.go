@@ -1,9 +1,11 @@
 package stix
 
-// tlpMarking is the ECS form of one TLP marking definition.
+// tlpMarking is the ECS form of one TLP marking definition. The values are
+// stored as interfaces so that putting them into a document map does not
+// allocate.
 type tlpMarking struct {
-	level   string // value for threat.indicator.marking.tlp
-	version string // value for threat.indicator.marking.tlp_version
+	level   any // string for threat.indicator.marking.tlp
+	version any // string for threat.indicator.marking.tlp_version
 	// rank orders the levels from least to most restrictive so that an
 	// object with several TLP markings gets the strictest one.
 	rank int

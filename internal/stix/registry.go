@@ -20,7 +20,7 @@ var registryHives = map[string]string{
 
 // splitRegistryKey splits a STIX windows-registry-key key, which includes the
 // hive, into the ECS hive abbreviation and the hive-relative key. ok is false
-// when the first path element is not a known hive; key is then the whole
+// when the first path element is not a known hive, and key is then the whole
 // text.
 func splitRegistryKey(full string) (hive, key string, ok bool) {
 	root, rest, found := strings.Cut(full, `\`)

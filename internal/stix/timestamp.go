@@ -13,7 +13,10 @@ type timestamp struct {
 	digits int       // fractional-second digits as written, at most 9
 }
 
-var errTimestampSyntax = errors.New("expected YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)")
+var (
+	errTimestampSyntax = errors.New("expected YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)")
+	errTimestampRange  = errors.New("date or time out of range")
+)
 
 // parseTimestamp reads RFC 3339 date-times the way STIX feeds write them.
 // Beyond strict RFC 3339 it accepts a lower-case "t" or "z", a space between
@@ -42,11 +45,11 @@ func parseTimestamp(s string) (ts timestamp, zoneless bool, err error) {
 	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) {
 		return ts, false, errTimestampSyntax
 	}
-	// Second 60 is a leap second, which RFC 3339 allows; time.Date moves it
+	// Second 60 is a leap second, which RFC 3339 allows. time.Date moves it
 	// to the first second of the next minute.
 	if month < 1 || month > 12 || day < 1 || day > daysIn(month, year) ||
 		hour > 23 || minute > 59 || second > 60 {
-		return ts, false, errors.New("date or time out of range")
+		return ts, false, errTimestampRange
 	}
 
 	rest := s[19:]

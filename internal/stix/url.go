@@ -119,7 +119,7 @@ func (u *urlParts) splitHostPort(authority string) error {
 		return errURLNoHost
 	}
 
-	// RFC 3986 allows an empty port after the colon; it means "no port".
+	// RFC 3986 allows an empty port after the colon, meaning no port.
 	if portText != "" {
 		port, ok := digitsValue(portText)
 		if !ok || len(portText) > 5 || port > 65535 {

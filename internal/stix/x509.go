@@ -46,7 +46,7 @@ func dnAttributeOf(name string) (dnAttribute, bool) {
 // splitDN calls visit for each attribute of a distinguished name written as
 // in RFC 4514 ("C=US, O=Example, CN=host") or as OpenSSL prints it
 // ("/C=US/O=Example/CN=host"). Backslash escapes and double-quoted values
-// are honoured; values are trimmed of surrounding spaces.
+// are honoured, and values are trimmed of surrounding spaces.
 func splitDN(dn string, visit func(attribute, value string)) {
 	separators := ",;+"
 	if strings.HasPrefix(dn, "/") {
