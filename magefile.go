@@ -1,7 +1,7 @@
 //go:build mage
 
-// Build, test and benchmark targets. Run them with `go run mage.go TARGET`,
-// or with `mage TARGET` where mage is installed.
+// Build, test and benchmark targets. Run them with go run mage.go TARGET,
+// or with mage TARGET where mage is installed.
 package main
 
 import (
@@ -19,8 +19,8 @@ import (
 // default configuration finds the bundled sample under path.home.
 const binary = "tibeat"
 
-// fuzzTime bounds each fuzz target in Test; long fuzzing is for `go test
-// -fuzz` by hand.
+// fuzzTime bounds each fuzz target in Test; long fuzzing is for go test
+// -fuzz by hand.
 const fuzzTime = "20s"
 
 // Build compiles tibeat into ./tibeat.
