@@ -7,8 +7,8 @@ import (
 
 	"github.com/spf13/pflag"
 
-	libcmd "github.com/elastic/beats/v7/libbeat/cmd"
 	"github.com/elastic/beats/v7/libbeat/cfgfile"
+	libcmd "github.com/elastic/beats/v7/libbeat/cmd"
 	"github.com/elastic/beats/v7/libbeat/cmd/instance"
 	conf "github.com/elastic/elastic-agent-libs/config"
 
