@@ -15,166 +15,30 @@ import (
 	cursor "github.com/elastic/beats/v7/filebeat/input/v2/input-cursor"
 	"github.com/elastic/beats/v7/libbeat/beat"
 	"github.com/elastic/beats/v7/libbeat/feature"
-	"github.com/elastic/beats/v7/libbeat/statestore"
-	"github.com/elastic/beats/v7/libbeat/statestore/backend/memlog"
-	conf "github.com/elastic/elastic-agent-libs/config"
 	"github.com/elastic/elastic-agent-libs/logp"
 	"github.com/elastic/elastic-agent-libs/monitoring"
-	"github.com/elastic/go-concert/unison"
 
+	"github.com/tibeat/tibeat/input/internal/inputtest"
 	"github.com/tibeat/tibeat/internal/runmode"
 )
 
-// registryStates opens every input type's store in one memlog registry, as
-// the Beat's registry does.
-type registryStates struct{ reg *statestore.Registry }
-
-func (s registryStates) StoreFor(typ string) (*statestore.Store, error) { return s.reg.Get(typ) }
-func (s registryStates) CleanupInterval() time.Duration                 { return time.Hour }
-
-// beatEnv is one start of the Beat: a registry on disk and the plugin's
-// input manager. stop writes and closes the registry, as a Beat's stop does.
+// beatEnv is one start of the Beat with the cel plugin.
 type beatEnv struct {
-	t      *testing.T
-	reg    *statestore.Registry
-	plugin v2.Plugin
-	group  unison.TaskGroup
+	*inputtest.Beat
+	t *testing.T
 }
 
 func startBeat(t *testing.T, registryDir string) *beatEnv {
 	t.Helper()
-	log := logp.NewNopLogger()
-	backend, err := memlog.New(log, memlog.Settings{Root: registryDir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	env := &beatEnv{t: t, reg: statestore.NewRegistry(backend)}
-	env.plugin = Plugin(log, registryStates{env.reg})
-	if err := env.plugin.Manager.Init(&env.group); err != nil {
-		t.Fatal(err)
-	}
-	return env
-}
-
-func (e *beatEnv) stop() {
-	if err := e.group.Stop(); err != nil {
-		e.t.Fatal(err)
-	}
-	if err := e.reg.Close(); err != nil {
-		e.t.Fatal(err)
-	}
-}
-
-// storedCursor reads the input's cursor from the registry.
-func (e *beatEnv) storedCursor() map[string]any {
-	e.t.Helper()
-	store, err := e.reg.Get(inputName)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer store.Close()
-	var found map[string]any
-	err = store.Each(func(_ string, dec statestore.ValueDecoder) (bool, error) {
-		var st struct{ Cursor map[string]any }
-		if err := dec.Decode(&st); err != nil {
-			return false, err
-		}
-		found = st.Cursor
-		return true, nil
-	})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return found
+	return &beatEnv{Beat: inputtest.StartBeat(t, registryDir, logp.NewNopLogger(), Plugin), t: t}
 }
 
 // runOnce creates the input from settings and runs it with --once.
 func (e *beatEnv) runOnce(settings map[string]any, pipeline beat.PipelineConnector) {
 	e.t.Helper()
-	inp, err := e.plugin.Manager.Create(conf.MustNewConfigFrom(settings))
-	if err != nil {
+	if err := e.RunOnce(settings, pipeline); err != nil {
 		e.t.Fatal(err)
 	}
-	runmode.SetOnce(true)
-	defer runmode.SetOnce(false)
-	err = inp.Run(v2.Context{
-		ID:              "cel-test",
-		IDWithoutName:   "cel-test",
-		Name:            inputName,
-		Cancelation:     context.Background(),
-		Logger:          logp.NewNopLogger(),
-		MetricsRegistry: monitoring.NewRegistry(),
-	}, pipeline)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-}
-
-// ackPipeline records events and acknowledges them through the client's
-// EventListener in order, as libbeat's pipeline does. Like libbeat, it
-// drops an event without fields but still reports it to the listener.
-type ackPipeline struct {
-	mu       sync.Mutex
-	events   []beat.Event
-	listener beat.EventListener
-	autoACK  bool
-}
-
-func (p *ackPipeline) ConnectWith(cfg beat.ClientConfig) (beat.Client, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.listener = cfg.EventListener
-	return &ackClient{pipeline: p}, nil
-}
-
-func (p *ackPipeline) Connect() (beat.Client, error) { return p.ConnectWith(beat.ClientConfig{}) }
-
-// ack acknowledges the next n published events.
-func (p *ackPipeline) ack(n int) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.listener.ACKEvents(n)
-}
-
-// published returns the events with fields, in order.
-func (p *ackPipeline) published() []beat.Event {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	var out []beat.Event
-	for _, e := range p.events {
-		if len(e.Fields) != 0 {
-			out = append(out, e)
-		}
-	}
-	return out
-}
-
-type ackClient struct{ pipeline *ackPipeline }
-
-func (c *ackClient) Publish(event beat.Event) {
-	p := c.pipeline
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.events = append(p.events, event)
-	if len(event.Fields) == 0 {
-		p.listener.AddEvent(event, false)
-		return
-	}
-	p.listener.AddEvent(event, true)
-	if p.autoACK {
-		p.listener.ACKEvents(1)
-	}
-}
-
-func (c *ackClient) PublishAll(events []beat.Event) {
-	for _, e := range events {
-		c.Publish(e)
-	}
-}
-
-func (c *ackClient) Close() error {
-	c.pipeline.listener.ClientClosed()
-	return nil
 }
 
 // pagedAPI serves /pages?page=N: one object per page, more until last.
@@ -257,13 +121,13 @@ func TestCursorSurvivesRestart(t *testing.T) {
 	registryDir := t.TempDir()
 
 	env := startBeat(t, registryDir)
-	first := &ackPipeline{autoACK: true}
+	first := &inputtest.Pipeline{AutoACK: true}
 	env.runOnce(pagedSettings(srv.URL), first)
-	env.stop()
+	env.Stop()
 	if got := api.requests(); fmt.Sprint(got) != "[1 2]" {
 		t.Fatalf("first run requested pages %v, expected [1 2]", got)
 	}
-	if n := len(first.published()); n != 2 {
+	if n := len(first.Published()); n != 2 {
 		t.Fatalf("first run published %d events, expected 2", n)
 	}
 
@@ -271,16 +135,16 @@ func TestCursorSurvivesRestart(t *testing.T) {
 	api.last = 3
 	api.mu.Unlock()
 	env = startBeat(t, registryDir)
-	defer env.stop()
-	if c := env.storedCursor(); c["page"] != 2.0 {
+	defer env.Stop()
+	if c := env.StoredCursor(); c["page"] != 2.0 {
 		t.Fatalf("registry holds cursor %v after the first run, expected page 2", c)
 	}
-	second := &ackPipeline{autoACK: true}
+	second := &inputtest.Pipeline{AutoACK: true}
 	env.runOnce(pagedSettings(srv.URL), second)
 	if got := api.requests(); fmt.Sprint(got) != "[3]" {
 		t.Fatalf("second run requested pages %v, expected [3] from the stored cursor", got)
 	}
-	events := second.published()
+	events := second.Published()
 	if len(events) != 1 {
 		t.Fatalf("second run published %d events, expected 1", len(events))
 	}
@@ -298,18 +162,18 @@ func TestUnacknowledgedEventsComeAgain(t *testing.T) {
 	// Nothing acknowledged: a restart requests everything again and
 	// publishes the same content.
 	env := startBeat(t, registryDir)
-	unacked := &ackPipeline{}
+	unacked := &inputtest.Pipeline{}
 	env.runOnce(pagedSettings(srv.URL), unacked)
-	env.stop()
+	env.Stop()
 	api.requests()
 
 	env = startBeat(t, registryDir)
-	again := &ackPipeline{}
+	again := &inputtest.Pipeline{}
 	env.runOnce(pagedSettings(srv.URL), again)
 	if got := api.requests(); fmt.Sprint(got) != "[1 2 3]" {
 		t.Fatalf("restart after no acknowledgement requested pages %v, expected [1 2 3]", got)
 	}
-	before, after := unacked.published(), again.published()
+	before, after := unacked.Published(), again.Published()
 	if len(before) != 3 || len(after) != 3 {
 		t.Fatalf("runs published %d and %d events, expected 3 each", len(before), len(after))
 	}
@@ -321,20 +185,20 @@ func TestUnacknowledgedEventsComeAgain(t *testing.T) {
 
 	// One of three acknowledged: its cursor (page 1) is stored, and the
 	// other two pages come again.
-	again.ack(1)
-	env.stop()
+	again.ACK(1)
+	env.Stop()
 	api.requests()
 	env = startBeat(t, registryDir)
-	defer env.stop()
-	if c := env.storedCursor(); c["page"] != 1.0 {
+	defer env.Stop()
+	if c := env.StoredCursor(); c["page"] != 1.0 {
 		t.Fatalf("registry holds cursor %v, expected page 1 of the acknowledged event", c)
 	}
-	third := &ackPipeline{autoACK: true}
+	third := &inputtest.Pipeline{AutoACK: true}
 	env.runOnce(pagedSettings(srv.URL), third)
 	if got := api.requests(); fmt.Sprint(got) != "[2 3]" {
 		t.Fatalf("restart after one acknowledged event requested pages %v, expected [2 3]", got)
 	}
-	events := third.published()
+	events := third.Published()
 	if len(events) != 2 || events[0].Fields["message"] != after[1].Fields["message"] {
 		t.Fatalf("restart published %v, expected pages 2 and 3 as before", events)
 	}
@@ -347,16 +211,16 @@ func TestEmptyEvaluationStoresCursor(t *testing.T) {
 	registryDir := t.TempDir()
 
 	env := startBeat(t, registryDir)
-	pipeline := &ackPipeline{autoACK: true}
+	pipeline := &inputtest.Pipeline{AutoACK: true}
 	env.runOnce(pagedSettings(srv.URL), pipeline)
-	env.stop()
-	if n := len(pipeline.published()); n != 1 {
+	env.Stop()
+	if n := len(pipeline.Published()); n != 1 {
 		t.Fatalf("published %d events, expected 1: page 2 is empty", n)
 	}
 
 	env = startBeat(t, registryDir)
-	defer env.stop()
-	if c := env.storedCursor(); c["page"] != 2.0 {
+	defer env.Stop()
+	if c := env.StoredCursor(); c["page"] != 2.0 {
 		t.Fatalf("registry holds cursor %v, expected page 2 from the empty evaluation", c)
 	}
 }

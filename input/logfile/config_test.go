@@ -1,11 +1,12 @@
 package logfile
 
 import (
-	"strings"
 	"testing"
 	"time"
 
 	conf "github.com/elastic/elastic-agent-libs/config"
+
+	"github.com/tibeat/tibeat/input/internal/inputtest"
 )
 
 func TestConfigDefaults(t *testing.T) {
@@ -41,15 +42,7 @@ func TestConfigValidate(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			_, _, err := configure(conf.MustNewConfigFrom(tc.settings), nil)
-			if tc.err == "" {
-				if err != nil {
-					t.Fatalf("unexpected error: %v", err)
-				}
-				return
-			}
-			if err == nil || !strings.Contains(err.Error(), tc.err) {
-				t.Fatalf("error %v, expected one containing %q", err, tc.err)
-			}
+			inputtest.ExpectError(t, err, tc.err)
 		})
 	}
 }

@@ -6,170 +6,33 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	v2 "github.com/elastic/beats/v7/filebeat/input/v2"
 	cursor "github.com/elastic/beats/v7/filebeat/input/v2/input-cursor"
 	"github.com/elastic/beats/v7/libbeat/beat"
 	"github.com/elastic/beats/v7/libbeat/feature"
-	"github.com/elastic/beats/v7/libbeat/statestore"
-	"github.com/elastic/beats/v7/libbeat/statestore/backend/memlog"
-	conf "github.com/elastic/elastic-agent-libs/config"
 	"github.com/elastic/elastic-agent-libs/logp"
-	"github.com/elastic/elastic-agent-libs/monitoring"
-	"github.com/elastic/go-concert/unison"
 
-	"github.com/tibeat/tibeat/internal/runmode"
+	"github.com/tibeat/tibeat/input/internal/inputtest"
 )
 
-// registryStates opens every input type's store in one memlog registry, as
-// a Beat's registry does.
-type registryStates struct{ reg *statestore.Registry }
-
-func (s registryStates) StoreFor(typ string) (*statestore.Store, error) { return s.reg.Get(typ) }
-func (s registryStates) CleanupInterval() time.Duration                 { return time.Hour }
-
-// beatEnv is one start of the Beat: a registry on disk and the plugin's
-// input manager. Closing it writes and closes the registry, as a stop does.
+// beatEnv is one start of the Beat with the logfile plugin.
 type beatEnv struct {
-	t      *testing.T
-	reg    *statestore.Registry
-	plugin v2.Plugin
-	group  unison.TaskGroup
+	*inputtest.Beat
+	t *testing.T
 }
 
 func startBeat(t *testing.T, registryDir string) *beatEnv {
 	t.Helper()
-	log := logp.NewNopLogger()
-	backend, err := memlog.New(log, memlog.Settings{Root: registryDir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	env := &beatEnv{t: t, reg: statestore.NewRegistry(backend)}
-	env.plugin = Plugin(log, registryStates{env.reg})
-	if err := env.plugin.Manager.Init(&env.group); err != nil {
-		t.Fatal(err)
-	}
-	return env
-}
-
-func (e *beatEnv) stop() {
-	if err := e.group.Stop(); err != nil {
-		e.t.Fatal(err)
-	}
-	if err := e.reg.Close(); err != nil {
-		e.t.Fatal(err)
-	}
-}
-
-// storedCursor reads the input's cursor from the registry on disk.
-func (e *beatEnv) storedCursor() map[string]any {
-	e.t.Helper()
-	store, err := e.reg.Get(inputName)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer store.Close()
-	var found map[string]any
-	err = store.Each(func(key string, dec statestore.ValueDecoder) (bool, error) {
-		var st struct{ Cursor map[string]any }
-		if err := dec.Decode(&st); err != nil {
-			return false, err
-		}
-		found = st.Cursor
-		return true, nil
-	})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return found
-}
-
-// ackPipeline records events and acknowledges them through the client's
-// EventListener as the real pipeline does: in order, after AddEvent.
-type ackPipeline struct {
-	mu       sync.Mutex
-	events   []beat.Event
-	listener beat.EventListener
-	autoACK  bool
-	acked    int
-}
-
-func (p *ackPipeline) ConnectWith(cfg beat.ClientConfig) (beat.Client, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.listener = cfg.EventListener
-	return &ackClient{pipeline: p}, nil
-}
-
-func (p *ackPipeline) Connect() (beat.Client, error) { return p.ConnectWith(beat.ClientConfig{}) }
-
-// ack acknowledges the next n published events.
-func (p *ackPipeline) ack(n int) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.listener.ACKEvents(n)
-	p.acked += n
-}
-
-func (p *ackPipeline) published() []beat.Event {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return append([]beat.Event(nil), p.events...)
-}
-
-type ackClient struct{ pipeline *ackPipeline }
-
-func (c *ackClient) Publish(event beat.Event) {
-	p := c.pipeline
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.events = append(p.events, event)
-	p.listener.AddEvent(event, true)
-	if p.autoACK {
-		p.listener.ACKEvents(1)
-		p.acked++
-	}
-}
-
-func (c *ackClient) PublishAll(events []beat.Event) {
-	for _, e := range events {
-		c.Publish(e)
-	}
-}
-
-func (c *ackClient) Close() error {
-	c.pipeline.listener.ClientClosed()
-	return nil
-}
-
-// runInput creates the input from settings and runs it until it returns or
-// ctx ends.
-func (e *beatEnv) runInput(ctx context.Context, settings map[string]any, pipeline beat.PipelineConnector) error {
-	e.t.Helper()
-	inp, err := e.plugin.Manager.Create(conf.MustNewConfigFrom(settings))
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return inp.Run(v2.Context{
-		ID:              "logfile-test",
-		IDWithoutName:   "logfile-test",
-		Name:            inputName,
-		Cancelation:     ctx,
-		Logger:          logp.NewNopLogger(),
-		MetricsRegistry: monitoring.NewRegistry(),
-	}, pipeline)
+	return &beatEnv{Beat: inputtest.StartBeat(t, registryDir, logp.NewNopLogger(), Plugin), t: t}
 }
 
 // runOnce runs the input in --once mode and returns what it published.
-func (e *beatEnv) runOnce(settings map[string]any, autoACK bool) *ackPipeline {
+func (e *beatEnv) runOnce(settings map[string]any, autoACK bool) *inputtest.Pipeline {
 	e.t.Helper()
-	runmode.SetOnce(true)
-	defer runmode.SetOnce(false)
-	pipeline := &ackPipeline{autoACK: autoACK}
-	if err := e.runInput(context.Background(), settings, pipeline); err != nil {
+	pipeline := &inputtest.Pipeline{AutoACK: autoACK}
+	if err := e.RunOnce(settings, pipeline); err != nil {
 		e.t.Fatal(err)
 	}
 	return pipeline
@@ -224,10 +87,10 @@ func TestRunReadsEveryFileOnceAcrossRestarts(t *testing.T) {
 
 	env := startBeat(t, registryDir)
 	first := env.runOnce(settings, true)
-	env.stop()
+	env.Stop()
 
 	byPath := map[string][]beat.Event{}
-	for _, event := range first.published() {
+	for _, event := range first.Published() {
 		path, err := event.Fields.GetValue("log.file.path")
 		if err != nil {
 			t.Fatalf("event without log.file.path: %v", event.Fields)
@@ -256,9 +119,9 @@ func TestRunReadsEveryFileOnceAcrossRestarts(t *testing.T) {
 	}
 
 	env = startBeat(t, registryDir)
-	defer env.stop()
+	defer env.Stop()
 	second := env.runOnce(settings, true)
-	if n := len(second.published()); n != 0 {
+	if n := len(second.Published()); n != 0 {
 		t.Fatalf("second run with the same registry published %d events, expected none", n)
 	}
 }
@@ -289,23 +152,23 @@ func TestRunReadsUnacknowledgedEventsAgain(t *testing.T) {
 
 			// Nothing acknowledged: a restart reads everything again.
 			env := startBeat(t, registryDir)
-			if n := len(env.runOnce(settings, false).published()); n != 95 {
+			if n := len(env.runOnce(settings, false).Published()); n != 95 {
 				t.Fatalf("first run published %d events, expected 95", n)
 			}
-			env.stop()
+			env.Stop()
 
 			// 35 acknowledged: the last update among them rode on object 30.
 			env = startBeat(t, registryDir)
 			run := env.runOnce(settings, false)
-			if n := len(run.published()); n != 95 {
+			if n := len(run.Published()); n != 95 {
 				t.Fatalf("run without acknowledged state published %d events, expected 95", n)
 			}
-			run.ack(35)
-			env.stop()
+			run.ACK(35)
+			env.Stop()
 
 			env = startBeat(t, registryDir)
-			defer env.stop()
-			replay := env.runOnce(settings, true).published()
+			defer env.Stop()
+			replay := env.runOnce(settings, true).Published()
 			if len(replay) != 65 {
 				t.Fatalf("restart after 35 acknowledged events published %d, expected the 65 after object 30", len(replay))
 			}
@@ -331,12 +194,12 @@ func TestRunReadsNewFilesAndAppendedLines(t *testing.T) {
 	writeFile(t, first, "{\"type\":\"x\",\"id\":\"x--1\"}\n{\"type\":\"x\",\"id\":\"x--2\"}\n")
 
 	env := startBeat(t, registryDir)
-	defer env.stop()
-	pipeline := &ackPipeline{autoACK: true}
+	defer env.Stop()
+	pipeline := &inputtest.Pipeline{AutoACK: true}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- env.runInput(ctx, map[string]any{"paths": []string{filepath.Join(dataDir, "*.ndjson")}, "scan_frequency": "20ms"}, pipeline)
+		done <- env.Run(ctx, map[string]any{"paths": []string{filepath.Join(dataDir, "*.ndjson")}, "scan_frequency": "20ms"}, pipeline)
 	}()
 	defer func() {
 		cancel()
@@ -367,21 +230,21 @@ func TestRunReadsNewFilesAndAppendedLines(t *testing.T) {
 	}
 	// Two more scans find nothing new.
 	time.Sleep(60 * time.Millisecond)
-	if n := len(pipeline.published()); n != 4 {
+	if n := len(pipeline.Published()); n != 4 {
 		t.Fatalf("%d events after rescans, expected 4", n)
 	}
 }
 
-func waitForEvents(t *testing.T, p *ackPipeline, n int) []beat.Event {
+func waitForEvents(t *testing.T, p *inputtest.Pipeline, n int) []beat.Event {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
-		if events := p.published(); len(events) >= n {
+		if events := p.Published(); len(events) >= n {
 			return events
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	t.Fatalf("timed out waiting for %d events, have %d", n, len(p.published()))
+	t.Fatalf("timed out waiting for %d events, have %d", n, len(p.Published()))
 	return nil
 }
 
@@ -455,16 +318,16 @@ func TestRunFileIdentity(t *testing.T) {
 			settings := map[string]any{"paths": []string{filepath.Join(dataDir, "*.ndjson")}}
 
 			env := startBeat(t, registryDir)
-			if n := len(env.runOnce(settings, true).published()); n != 60 {
+			if n := len(env.runOnce(settings, true).Published()); n != 60 {
 				t.Fatalf("first run published %d events, expected 60", n)
 			}
-			env.stop()
+			env.Stop()
 
 			newPath := tc.change(t, path)
 
 			env = startBeat(t, registryDir)
-			defer env.stop()
-			events := env.runOnce(settings, true).published()
+			defer env.Stop()
+			events := env.runOnce(settings, true).Published()
 			if len(events) != tc.events {
 				t.Fatalf("second run published %d events, expected %d", len(events), tc.events)
 			}
@@ -488,7 +351,7 @@ func TestRunDropsRemovedFilesFromRegistry(t *testing.T) {
 	if files := storedFiles(t, env); len(files) != 2 {
 		t.Fatalf("registry holds %d files after the first run, expected 2", len(files))
 	}
-	env.stop()
+	env.Stop()
 
 	if err := os.Remove(filepath.Join(dataDir, "b.ndjson")); err != nil {
 		t.Fatal(err)
@@ -496,7 +359,7 @@ func TestRunDropsRemovedFilesFromRegistry(t *testing.T) {
 	writeFile(t, filepath.Join(dataDir, "c.ndjson"), "{\"type\":\"x\",\"id\":\"x--3\"}\n")
 
 	env = startBeat(t, registryDir)
-	defer env.stop()
+	defer env.Stop()
 	env.runOnce(settings, true)
 	files := storedFiles(t, env)
 	if len(files) != 2 {
@@ -512,7 +375,7 @@ func TestRunDropsRemovedFilesFromRegistry(t *testing.T) {
 // storedFiles returns the paths in the cursor stored in the registry.
 func storedFiles(t *testing.T, env *beatEnv) []string {
 	t.Helper()
-	cur := env.storedCursor()
+	cur := env.StoredCursor()
 	files, ok := cur["files"].(map[string]any)
 	if !ok {
 		t.Fatalf("stored cursor has no files map: %v", cur)

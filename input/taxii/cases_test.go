@@ -10,6 +10,8 @@ import (
 	"github.com/elastic/elastic-agent-libs/logp"
 	"github.com/elastic/elastic-agent-libs/logp/logptest"
 	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/tibeat/tibeat/input/internal/inputtest"
 )
 
 // Each test below replays one scripted peer from tests/cases. The peer
@@ -62,14 +64,14 @@ func TestCaseNextKeepsFilters(t *testing.T) {
 	clk := newFakeClock(t, "2024-03-31T00:00:00Z") // initial_interval 720h gives 2024-03-01
 	peer := newScriptPeer(t, loadExchanges(t, "B01/exchanges.json"), clk)
 	env := startBeat(t, t.TempDir(), clk)
-	defer env.stop()
+	defer env.Stop()
 
-	pipeline := &ackPipeline{autoACK: true}
+	pipeline := &inputtest.Pipeline{AutoACK: true}
 	env.runPolls(caseSettings(peer, map[string]any{"version": "2.1", "limit": 2}), 2, pipeline)
 
 	peer.assertAllServed()
 	assertNoRunErrors(t, env)
-	objects := objectsOf(t, pipeline.published())
+	objects := objectsOf(t, pipeline.Published())
 	assertIDs(t, objects,
 		"indicator--ab236a18-12ba-4308-88fd-f0c6bbebc3a8",
 		"indicator--5ebdf41a-52a9-4fa4-8a88-6ab910e4c559",
@@ -88,14 +90,14 @@ func TestCaseMoreWithoutNextAndOffsetTimestamps(t *testing.T) {
 	clk := newFakeClock(t, "2024-01-31T00:00:00Z")
 	peer := newScriptPeer(t, loadExchanges(t, "B02/exchanges.json"), clk)
 	env := startBeat(t, t.TempDir(), clk)
-	defer env.stop()
+	defer env.Stop()
 
-	pipeline := &ackPipeline{autoACK: true}
+	pipeline := &inputtest.Pipeline{AutoACK: true}
 	env.runPolls(caseSettings(peer, map[string]any{"limit": 2}), 2, pipeline)
 
 	peer.assertAllServed()
 	assertNoRunErrors(t, env)
-	assertIDs(t, objectsOf(t, pipeline.published()),
+	assertIDs(t, objectsOf(t, pipeline.Published()),
 		"indicator--aa1a9401-1539-4e19-bef1-c53e5da72699",
 		"indicator--9107fa06-49ba-4d26-946e-a91cc90352cf",
 		"indicator--0443f25d-b2ad-412e-b058-23ea4667b13c",
@@ -117,14 +119,14 @@ func TestCaseEmptyPagesKeepPosition(t *testing.T) {
 	clk := newFakeClock(t, "2024-05-31T00:00:00Z")
 	peer := newScriptPeer(t, loadExchanges(t, "B05/exchanges.json"), clk)
 	env := startBeat(t, t.TempDir(), clk)
-	defer env.stop()
+	defer env.Stop()
 
-	pipeline := &ackPipeline{autoACK: true}
+	pipeline := &inputtest.Pipeline{AutoACK: true}
 	env.runPolls(caseSettings(peer, nil), 4, pipeline)
 
 	peer.assertAllServed()
 	assertNoRunErrors(t, env)
-	assertIDs(t, objectsOf(t, pipeline.published()), "indicator--c2d82360-3c5a-4a5b-9e5a-1aec7f5218ed")
+	assertIDs(t, objectsOf(t, pipeline.Published()), "indicator--c2d82360-3c5a-4a5b-9e5a-1aec7f5218ed")
 	assertPosition(t, env, peer.caseKey(), "2024-05-13T09:00:00.000000Z")
 }
 
@@ -144,10 +146,10 @@ func TestCaseTAXII20Paging(t *testing.T) {
 			clk := newFakeClock(t, "2023-07-01T00:00:00Z")
 			peer := newScriptPeer(t, loadExchanges(t, tc.file), clk)
 			env := startBeat(t, t.TempDir(), clk)
-			defer env.stop()
+			defer env.Stop()
 
-			pipeline := &ackPipeline{autoACK: true}
-			if err := env.runOnce(caseSettings(peer, map[string]any{"version": "2.0", "limit": 2}), pipeline); err != nil {
+			pipeline := &inputtest.Pipeline{AutoACK: true}
+			if err := env.RunOnce(caseSettings(peer, map[string]any{"version": "2.0", "limit": 2}), pipeline); err != nil {
 				t.Fatalf("run failed: %v", err)
 			}
 
@@ -162,7 +164,7 @@ func TestCaseTAXII20Paging(t *testing.T) {
 			if !slices.Equal(ranges, tc.requests) {
 				t.Errorf("Range headers %q, expected %q", ranges, tc.requests)
 			}
-			if n := len(pipeline.published()); n != tc.objects {
+			if n := len(pipeline.Published()); n != tc.objects {
 				t.Errorf("%d objects published, expected %d", n, tc.objects)
 			}
 		})
@@ -178,16 +180,16 @@ func TestCaseInclusiveServerAndRevocation(t *testing.T) {
 	dir := t.TempDir()
 
 	first := startBeat(t, dir, clk)
-	pipeline := &ackPipeline{autoACK: true}
+	pipeline := &inputtest.Pipeline{AutoACK: true}
 	first.runPolls(caseSettings(peer, nil), 2, pipeline)
-	first.stop()
+	first.Stop()
 
 	second := startBeat(t, dir, clk)
 	second.runPolls(caseSettings(peer, nil), 1, pipeline)
-	defer second.stop()
+	defer second.Stop()
 
 	peer.assertAllServed()
-	objects := objectsOf(t, pipeline.published())
+	objects := objectsOf(t, pipeline.Published())
 	if len(objects) != 5 {
 		t.Errorf("%d publications, expected 5 (2 + 2 + 1)", len(objects))
 	}
@@ -213,32 +215,32 @@ func TestCasePositionSurvivesKill(t *testing.T) {
 
 	// Step 1, acknowledged.
 	env := startBeat(t, dir, clk)
-	acked := &ackPipeline{autoACK: true}
+	acked := &inputtest.Pipeline{AutoACK: true}
 	env.runPolls(settings, 1, acked)
 	assertPosition(t, env, peer.caseKey(), "2021-03-28T10:00:00.000000Z")
-	env.stop()
+	env.Stop()
 
 	// Step 2, never acknowledged: the output is down and tibeat is killed.
 	env = startBeat(t, dir, clk)
-	lost := &ackPipeline{autoACK: false}
+	lost := &inputtest.Pipeline{AutoACK: false}
 	env.runPolls(settings, 1, lost)
 	assertPosition(t, env, peer.caseKey(), "2021-03-28T10:00:00.000000Z")
-	env.stop()
+	env.Stop()
 
 	// Step 3 requests again from the stored position, and step 4 follows.
 	for range 2 {
 		env = startBeat(t, dir, clk)
 		env.runPolls(settings, 1, acked)
-		env.stop()
+		env.Stop()
 	}
 
 	peer.assertAllServed()
-	assertIDs(t, objectsOf(t, lost.published()), "indicator--888c6861-842c-4ce2-b173-08bd3a4cf6de")
-	assertIDs(t, objectsOf(t, acked.published()),
+	assertIDs(t, objectsOf(t, lost.Published()), "indicator--888c6861-842c-4ce2-b173-08bd3a4cf6de")
+	assertIDs(t, objectsOf(t, acked.Published()),
 		"indicator--b40aa04a-b4a3-47d2-b088-d2755b0eb490",
 		"indicator--888c6861-842c-4ce2-b173-08bd3a4cf6de")
 	env = startBeat(t, dir, clk)
-	defer env.stop()
+	defer env.Stop()
 	assertPosition(t, env, peer.caseKey(), "2021-03-29T10:00:00.000000Z")
 }
 
@@ -247,15 +249,15 @@ func TestCaseNoContentTypeOnGet(t *testing.T) {
 	clk := newFakeClock(t, "2025-03-03T00:00:00Z")
 	peer := newScriptPeer(t, loadExchanges(t, "B10/exchanges.json"), clk)
 	env := startBeat(t, t.TempDir(), clk)
-	defer env.stop()
+	defer env.Stop()
 
-	pipeline := &ackPipeline{autoACK: true}
-	if err := env.runOnce(caseSettings(peer, map[string]any{"url": peer.server.URL + "/taxii2/"}), pipeline); err != nil {
+	pipeline := &inputtest.Pipeline{AutoACK: true}
+	if err := env.RunOnce(caseSettings(peer, map[string]any{"url": peer.server.URL + "/taxii2/"}), pipeline); err != nil {
 		t.Fatalf("run failed: %v", err)
 	}
 
 	peer.assertAllServed()
-	assertIDs(t, objectsOf(t, pipeline.published()), "indicator--d1bae62f-4af9-4981-9346-8096f7789b53")
+	assertIDs(t, objectsOf(t, pipeline.Published()), "indicator--d1bae62f-4af9-4981-9346-8096f7789b53")
 }
 
 // B10: a 415 names the URL, the status, the server's message and the
@@ -267,9 +269,9 @@ func TestCaseUnsupportedMediaTypeError(t *testing.T) {
 	script.Exchanges = []exchange{{Step: 1, Request: expectedReq{Path: "/api1/collections/" + caseCollection + "/objects/"}, Response: trap}}
 	peer := newScriptPeer(t, script, clk)
 	env := startBeat(t, t.TempDir(), clk)
-	defer env.stop()
+	defer env.Stop()
 
-	err := env.runOnce(caseSettings(peer, nil), &ackPipeline{autoACK: true})
+	err := env.RunOnce(caseSettings(peer, nil), &inputtest.Pipeline{AutoACK: true})
 	if err == nil {
 		t.Fatal("run succeeded, expected a 415 error")
 	}
@@ -289,14 +291,14 @@ func TestCaseLenientMediaTypes(t *testing.T) {
 	clk := newFakeClock(t, "2024-10-01T00:00:00Z")
 	peer := newScriptPeer(t, loadExchanges(t, "B11/exchanges.json"), clk)
 	env := startBeat(t, t.TempDir(), clk)
-	defer env.stop()
+	defer env.Stop()
 
-	pipeline := &ackPipeline{autoACK: true}
+	pipeline := &inputtest.Pipeline{AutoACK: true}
 	env.runPolls(caseSettings(peer, map[string]any{"url": peer.server.URL + "/taxii2/"}), 2, pipeline)
 
 	peer.assertAllServed()
 	assertNoRunErrors(t, env)
-	assertIDs(t, objectsOf(t, pipeline.published()), "indicator--b797f0a2-2f6f-43df-9eac-0f55ccd55e5a")
+	assertIDs(t, objectsOf(t, pipeline.Published()), "indicator--b797f0a2-2f6f-43df-9eac-0f55ccd55e5a")
 	perURL := map[string]int{}
 	for _, entry := range env.logs.FilterMessageSnippet("unexpected media type").All() {
 		perURL[entry.ContextMap()["url.original"].(string)]++
@@ -316,9 +318,9 @@ func TestCaseHTMLReplies(t *testing.T) {
 	clk := newFakeClock(t, "2024-07-17T00:00:00Z")
 	peer := newScriptPeer(t, loadExchanges(t, "B12/exchanges.json"), clk)
 	env := startBeat(t, t.TempDir(), clk)
-	defer env.stop()
+	defer env.Stop()
 
-	pipeline := &ackPipeline{autoACK: true}
+	pipeline := &inputtest.Pipeline{AutoACK: true}
 	env.runPolls(caseSettings(peer, nil), 3, pipeline)
 
 	peer.assertAllServed()
@@ -347,7 +349,7 @@ func TestCaseHTMLReplies(t *testing.T) {
 	if slept := clk.slept(); len(slept) != 1 || slept[0] < time.Second {
 		t.Errorf("waits %v, expected one backoff of at least retry.wait_min before retrying the 502", slept)
 	}
-	assertIDs(t, objectsOf(t, pipeline.published()), "indicator--47516235-ceae-4e09-b156-9e938396097a")
+	assertIDs(t, objectsOf(t, pipeline.Published()), "indicator--47516235-ceae-4e09-b156-9e938396097a")
 	assertPosition(t, env, peer.caseKey(), "2024-06-17T05:00:00.000000Z")
 }
 
@@ -357,10 +359,10 @@ func TestCaseRetryAfterMidWalk(t *testing.T) {
 	clk := newFakeClock(t, "2025-08-30T00:00:00Z")
 	peer := newScriptPeer(t, loadExchanges(t, "B13/exchanges.json"), clk)
 	env := startBeat(t, t.TempDir(), clk)
-	defer env.stop()
+	defer env.Stop()
 
-	pipeline := &ackPipeline{autoACK: true}
-	if err := env.runOnce(caseSettings(peer, map[string]any{"limit": 1}), pipeline); err != nil {
+	pipeline := &inputtest.Pipeline{AutoACK: true}
+	if err := env.RunOnce(caseSettings(peer, map[string]any{"limit": 1}), pipeline); err != nil {
 		t.Fatalf("run failed: %v", err)
 	}
 
@@ -375,7 +377,7 @@ func TestCaseRetryAfterMidWalk(t *testing.T) {
 	if gap := requests[4].at.Sub(requests[3].at); gap < 15*time.Second {
 		t.Errorf("step 5 came %v after step 4, expected at least 15s", gap)
 	}
-	assertIDs(t, objectsOf(t, pipeline.published()),
+	assertIDs(t, objectsOf(t, pipeline.Published()),
 		"indicator--1e71b13a-0000-4214-96e6-7ebf4e2aaf01",
 		"indicator--1e71b13a-0000-4214-96e6-7ebf4e2aaf02",
 		"indicator--1e71b13a-0000-4214-96e6-7ebf4e2aaf03")
@@ -426,9 +428,9 @@ func TestCaseOwnTimestampFormat(t *testing.T) {
 	clk := newFakeClock(t, "2024-05-02T08:15:30.123456789Z")
 	peer := newScriptPeer(t, loadExchanges(t, "B27/exchanges.json"), clk)
 	env := startBeat(t, t.TempDir(), clk)
-	defer env.stop()
+	defer env.Stop()
 
-	if err := env.runOnce(caseSettings(peer, map[string]any{"initial_interval": "24h"}), &ackPipeline{autoACK: true}); err != nil {
+	if err := env.RunOnce(caseSettings(peer, map[string]any{"initial_interval": "24h"}), &inputtest.Pipeline{AutoACK: true}); err != nil {
 		t.Fatalf("run failed: %v", err)
 	}
 	peer.assertAllServed()

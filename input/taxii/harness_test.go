@@ -17,15 +17,11 @@ import (
 	v2 "github.com/elastic/beats/v7/filebeat/input/v2"
 	"github.com/elastic/beats/v7/libbeat/beat"
 	"github.com/elastic/beats/v7/libbeat/statestore"
-	"github.com/elastic/beats/v7/libbeat/statestore/backend/memlog"
-	conf "github.com/elastic/elastic-agent-libs/config"
 	"github.com/elastic/elastic-agent-libs/logp"
 	"github.com/elastic/elastic-agent-libs/logp/logptest"
-	"github.com/elastic/elastic-agent-libs/monitoring"
-	"github.com/elastic/go-concert/unison"
 	"go.uber.org/zap/zaptest/observer"
 
-	"github.com/tibeat/tibeat/internal/runmode"
+	"github.com/tibeat/tibeat/input/internal/inputtest"
 )
 
 // casesDir holds the scripted TAXII peers of the public bug reports.
@@ -255,24 +251,12 @@ func (c *fakeClock) slept() []time.Duration {
 	return append([]time.Duration(nil), c.sleeps...)
 }
 
-// registryStates opens every input type's store in one memlog registry, as
-// a Beat's registry does.
-type registryStates struct{ reg *statestore.Registry }
-
-func (s registryStates) StoreFor(typ string) (*statestore.Store, error) { return s.reg.Get(typ) }
-func (s registryStates) CleanupInterval() time.Duration                 { return time.Hour }
-
-// beatEnv is one start of the Beat: a registry on disk and the plugin's
-// input manager. stop writes and closes the registry, as a Beat's stop
-// does; a run whose events were not acknowledged stands for a SIGKILL.
+// beatEnv is one start of the Beat with the taxii plugin. The test sets its
+// clock and its wait between runs, and collects the result of every run.
 type beatEnv struct {
-	t      *testing.T
-	reg    *statestore.Registry
-	clock  *fakeClock
-	log    *logp.Logger
-	logs   *observer.ObservedLogs
-	group  unison.TaskGroup
-	plugin v2.Plugin
+	*inputtest.Beat
+	t    *testing.T
+	logs *observer.ObservedLogs
 
 	mu       sync.Mutex
 	runErr   []error
@@ -282,58 +266,24 @@ type beatEnv struct {
 func startBeat(t *testing.T, registryDir string, clk *fakeClock) *beatEnv {
 	t.Helper()
 	log, logs := logptest.NewTestingLoggerWithObserver(t, "taxii")
-	backend, err := memlog.New(logp.NewNopLogger(), memlog.Settings{Root: registryDir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &beatEnv{t: t, reg: statestore.NewRegistry(backend), clock: clk, log: log, logs: logs}
-	e.plugin = newPlugin(log, registryStates{e.reg}, hooks{
-		clock: clk,
-		waitNext: func(ctx context.Context, _ time.Duration) error {
-			e.mu.Lock()
-			wait := e.waitNext
-			e.mu.Unlock()
-			return wait(ctx)
-		},
-		afterRun: func(err error) {
-			e.mu.Lock()
-			defer e.mu.Unlock()
-			e.runErr = append(e.runErr, err)
-		},
+	e := &beatEnv{t: t, logs: logs}
+	e.Beat = inputtest.StartBeat(t, registryDir, log, func(log *logp.Logger, states statestore.States) v2.Plugin {
+		return newPlugin(log, states, hooks{
+			clock: clk,
+			waitNext: func(ctx context.Context, _ time.Duration) error {
+				e.mu.Lock()
+				wait := e.waitNext
+				e.mu.Unlock()
+				return wait(ctx)
+			},
+			afterRun: func(err error) {
+				e.mu.Lock()
+				defer e.mu.Unlock()
+				e.runErr = append(e.runErr, err)
+			},
+		})
 	})
-	if err := e.plugin.Manager.Init(&e.group); err != nil {
-		t.Fatal(err)
-	}
 	return e
-}
-
-func (e *beatEnv) create(settings map[string]any) v2.Input {
-	e.t.Helper()
-	inp, err := e.plugin.Manager.Create(conf.MustNewConfigFrom(settings))
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return inp
-}
-
-func (e *beatEnv) inputContext(ctx context.Context) v2.Context {
-	return v2.Context{
-		ID:              "taxii-test",
-		IDWithoutName:   "taxii-test",
-		Name:            inputName,
-		Cancelation:     ctx,
-		Logger:          e.log,
-		MetricsRegistry: monitoring.NewRegistry(),
-	}
-}
-
-func (e *beatEnv) stop() {
-	if err := e.group.Stop(); err != nil {
-		e.t.Fatal(err)
-	}
-	if err := e.reg.Close(); err != nil {
-		e.t.Fatal(err)
-	}
 }
 
 // runErrors returns the result of every run so far.
@@ -345,7 +295,7 @@ func (e *beatEnv) runErrors() []error {
 
 // runPolls runs the input from settings for polls runs, one right after
 // the other, then stops it.
-func (e *beatEnv) runPolls(settings map[string]any, polls int, pipeline *ackPipeline) {
+func (e *beatEnv) runPolls(settings map[string]any, polls int, pipeline *inputtest.Pipeline) {
 	e.t.Helper()
 	done := make(chan struct{})
 	count := 0
@@ -360,12 +310,12 @@ func (e *beatEnv) runPolls(settings map[string]any, polls int, pipeline *ackPipe
 		return ctx.Err()
 	}
 	e.mu.Unlock()
-	inp := e.create(settings)
+	inp := e.Create(settings)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	result := make(chan error, 1)
-	go func() { result <- inp.Run(e.inputContext(ctx), pipeline) }()
+	go func() { result <- inp.Run(e.InputContext(ctx), pipeline) }()
 
 	select {
 	case <-done:
@@ -380,89 +330,19 @@ func (e *beatEnv) runPolls(settings map[string]any, polls int, pipeline *ackPipe
 	}
 }
 
-// runOnce runs the input in --once mode and returns its error.
-func (e *beatEnv) runOnce(settings map[string]any, pipeline *ackPipeline) error {
-	e.t.Helper()
-	runmode.SetOnce(true)
-	defer runmode.SetOnce(false)
-	return e.create(settings).Run(e.inputContext(context.Background()), pipeline)
-}
-
 // storedPositions reads every collection's stored added_after from the
 // registry on disk, keyed by collection key.
 func (e *beatEnv) storedPositions() map[string]string {
 	e.t.Helper()
-	store, err := e.reg.Get(inputName)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer store.Close()
 	found := map[string]string{}
-	err = store.Each(func(key string, dec statestore.ValueDecoder) (bool, error) {
-		st := map[string]any{}
-		if err := dec.Decode(&st); err != nil {
-			return false, err
-		}
-		cur, _ := st["cursor"].(map[string]any)
+	for _, cur := range e.StoredCursors() {
 		collections, _ := cur["collections"].(map[string]any)
 		for k, c := range collections {
 			position, _ := c.(map[string]any)
 			found[k], _ = position["added_after"].(string)
 		}
-		return true, nil
-	})
-	if err != nil {
-		e.t.Fatal(err)
 	}
 	return found
-}
-
-// ackPipeline records events and acknowledges them through the client's
-// EventListener as the real pipeline does: in order, after AddEvent.
-type ackPipeline struct {
-	mu       sync.Mutex
-	events   []beat.Event
-	listener beat.EventListener
-	autoACK  bool
-}
-
-func (p *ackPipeline) ConnectWith(cfg beat.ClientConfig) (beat.Client, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.listener = cfg.EventListener
-	return &ackClient{pipeline: p}, nil
-}
-
-func (p *ackPipeline) Connect() (beat.Client, error) { return p.ConnectWith(beat.ClientConfig{}) }
-
-func (p *ackPipeline) published() []beat.Event {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return append([]beat.Event(nil), p.events...)
-}
-
-type ackClient struct{ pipeline *ackPipeline }
-
-func (c *ackClient) Publish(event beat.Event) {
-	p := c.pipeline
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.events = append(p.events, event)
-	p.listener.AddEvent(event, true)
-	if p.autoACK {
-		p.listener.ACKEvents(1)
-	}
-}
-
-func (c *ackClient) PublishAll(events []beat.Event) {
-	for _, e := range events {
-		c.Publish(e)
-	}
-}
-
-func (c *ackClient) Close() error {
-	c.pipeline.listener.ClientClosed()
-	return nil
 }
 
 // publishedObject is the STIX id and modified of a published event, with

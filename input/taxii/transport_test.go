@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/tibeat/tibeat/input/internal/inputtest"
 )
 
 // recordingPeer is a TAXII peer written as a handler, recording every
@@ -71,17 +73,17 @@ func indicatorID(n int) string {
 }
 
 // runFault runs the input once against peer and returns its error.
-func runFault(t *testing.T, peer *recordingPeer, extra map[string]any) (error, *ackPipeline, *fakeClock) {
+func runFault(t *testing.T, peer *recordingPeer, extra map[string]any) (error, *inputtest.Pipeline, *fakeClock) {
 	t.Helper()
 	clk := newFakeClock(t, "2024-02-01T00:00:00Z")
 	env := startBeat(t, t.TempDir(), clk)
-	defer env.stop()
+	defer env.Stop()
 	settings := map[string]any{"id": "fault", "url": peer.objectsURL()}
 	for k, v := range extra {
 		settings[k] = v
 	}
-	pipeline := &ackPipeline{autoACK: true}
-	err := env.runOnce(settings, pipeline)
+	pipeline := &inputtest.Pipeline{AutoACK: true}
+	err := env.RunOnce(settings, pipeline)
 	return err, pipeline, clk
 }
 
@@ -163,7 +165,7 @@ func TestServerErrorThenSuccess(t *testing.T) {
 	if slept := clk.slept(); len(slept) != 1 || slept[0] < time.Second || slept[0] > 2*time.Second {
 		t.Errorf("waits %v, expected one backoff between retry.wait_min and twice it", slept)
 	}
-	if n := len(pipeline.published()); n != 1 {
+	if n := len(pipeline.Published()); n != 1 {
 		t.Errorf("%d objects published, expected 1", n)
 	}
 }
@@ -230,9 +232,9 @@ func TestConnectionRefused(t *testing.T) {
 
 	clk := newFakeClock(t, "2024-02-01T00:00:00Z")
 	env := startBeat(t, t.TempDir(), clk)
-	defer env.stop()
+	defer env.Stop()
 	objects := "http://" + addr + "/api1/collections/" + caseCollection + "/objects/"
-	err = env.runOnce(map[string]any{"url": objects, "retry": map[string]any{"max_attempts": 3}}, &ackPipeline{autoACK: true})
+	err = env.RunOnce(map[string]any{"url": objects, "retry": map[string]any{"max_attempts": 3}}, &inputtest.Pipeline{AutoACK: true})
 
 	assertErrorContains(t, err, objects, "connection refused", "gave up after 3 attempts")
 	if n := len(clk.slept()); n != 2 {
@@ -271,7 +273,7 @@ func TestRedirectToOtherHostDropsCredentials(t *testing.T) {
 	if got := other.requests()[0].Header.Get("Authorization"); got != "" {
 		t.Errorf("redirected request to another port carries Authorization %q", got)
 	}
-	if n := len(pipeline.published()); n != 1 {
+	if n := len(pipeline.Published()); n != 1 {
 		t.Errorf("%d objects published, expected 1", n)
 	}
 }
@@ -354,9 +356,9 @@ func TestOAuth2TokenFetchedAndRefreshed(t *testing.T) {
 	})
 
 	env := startBeat(t, t.TempDir(), clk)
-	defer env.stop()
-	pipeline := &ackPipeline{autoACK: true}
-	err := env.runOnce(map[string]any{
+	defer env.Stop()
+	pipeline := &inputtest.Pipeline{AutoACK: true}
+	err := env.RunOnce(map[string]any{
 		"url": taxii.objectsURL(),
 		"auth": map[string]any{"oauth2": map[string]any{
 			"token_url": tokenServer.server.URL + "/token", "client_id": "tibeat", "client_secret": "client-secret", "scopes": []string{"read"},
@@ -378,7 +380,7 @@ func TestOAuth2TokenFetchedAndRefreshed(t *testing.T) {
 	if strings.Join(sent, ",") != strings.Join(want, ",") {
 		t.Errorf("Authorization headers %q, expected %q", sent, want)
 	}
-	if n := len(pipeline.published()); n != 3 {
+	if n := len(pipeline.Published()); n != 3 {
 		t.Errorf("%d objects published, expected 3", n)
 	}
 }
@@ -443,7 +445,7 @@ func TestNextThatNeverAdvances(t *testing.T) {
 	if len(requests) != 2 {
 		t.Errorf("%d requests, expected 2: the second page brings nothing new", len(requests))
 	}
-	if n := len(pipeline.published()); n != 2 {
+	if n := len(pipeline.Published()); n != 2 {
 		t.Errorf("%d objects published, expected the first page's 2 once", n)
 	}
 }
@@ -459,7 +461,7 @@ func TestMaxPages(t *testing.T) {
 	if n := len(peer.requests()); n != 3 {
 		t.Errorf("%d requests, expected max_pages 3", n)
 	}
-	if n := len(pipeline.published()); n != 3 {
+	if n := len(pipeline.Published()); n != 3 {
 		t.Errorf("%d objects published, expected 3", n)
 	}
 }
@@ -485,7 +487,7 @@ func TestAutoVersionFallsBackToTAXII20(t *testing.T) {
 	if len(requests) != 2 || requests[1].Header.Get("Range") != "items 0-999" || requests[1].Header.Get("Accept") != acceptSTIX20 {
 		t.Errorf("requests %d, expected a TAXII 2.1 request then a TAXII 2.0 one with Range items 0-999", len(requests))
 	}
-	if n := len(pipeline.published()); n != 1 {
+	if n := len(pipeline.Published()); n != 1 {
 		t.Errorf("%d objects published, expected 1", n)
 	}
 }
@@ -506,7 +508,7 @@ func TestUnknownCollectionListsAvailable(t *testing.T) {
 	})
 	clk := newFakeClock(t, "2024-02-01T00:00:00Z")
 	env := startBeat(t, t.TempDir(), clk)
-	defer env.stop()
-	err := env.runOnce(map[string]any{"url": peer.server.URL + "/api1/", "collections": []string{"Gamma"}}, &ackPipeline{autoACK: true})
+	defer env.Stop()
+	err := env.RunOnce(map[string]any{"url": peer.server.URL + "/api1/", "collections": []string{"Gamma"}}, &inputtest.Pipeline{AutoACK: true})
 	assertErrorContains(t, err, `no collection has the id or title "Gamma"`, `c1 ("Alpha")`, `c2 ("Beta")`)
 }

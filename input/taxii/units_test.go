@@ -10,6 +10,8 @@ import (
 
 	conf "github.com/elastic/elastic-agent-libs/config"
 	"github.com/elastic/elastic-agent-libs/logp"
+
+	"github.com/tibeat/tibeat/input/internal/inputtest"
 )
 
 func TestRetryAfterForms(t *testing.T) {
@@ -183,15 +185,7 @@ func TestConfigValidation(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			_, _, err := configure(conf.MustNewConfigFrom(tc.settings), hooks{})
-			if tc.err == "" {
-				if err != nil {
-					t.Fatalf("unexpected error: %v", err)
-				}
-				return
-			}
-			if err == nil || !strings.Contains(err.Error(), tc.err) {
-				t.Fatalf("error %v, expected one containing %q", err, tc.err)
-			}
+			inputtest.ExpectError(t, err, tc.err)
 		})
 	}
 }
