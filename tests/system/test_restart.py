@@ -7,7 +7,7 @@ import pytest
 
 from conftest import file_output_config, kill, wait_for
 
-OBJECTS = 150_000
+OBJECTS = 200_000
 
 
 def write_feed(path, fmt: str) -> set:
@@ -32,7 +32,14 @@ def write_feed(path, fmt: str) -> set:
 
 
 def output_lines(tibeat) -> int:
-    return len(tibeat.documents()) if (tibeat.data / "output").exists() else 0
+    """Counts written documents without parsing them, so that polling stays
+    cheap while tibeat writes."""
+    count = 0
+    for path in (tibeat.data / "output").glob("tibeat*"):
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                count += chunk.count(b"\n")
+    return count
 
 
 @pytest.mark.parametrize("fmt", ["ndjson", "bundle"])
@@ -47,7 +54,7 @@ def test_sigkill_then_restart_loses_nothing(tibeat, fmt):
 
     proc = tibeat.start()
     try:
-        wait_for(lambda: output_lines(tibeat) >= OBJECTS // 4, 120, "a quarter of the documents")
+        wait_for(lambda: output_lines(tibeat) >= OBJECTS // 10, 120, "a tenth of the documents")
     finally:
         kill(proc)
     first = len(tibeat.documents())
@@ -58,13 +65,14 @@ def test_sigkill_then_restart_loses_nothing(tibeat, fmt):
     assert second.returncode == 0, second.stderr[-3000:]
     docs = tibeat.documents()
     by_stix_id = collections.Counter(d["stix"]["id"] for d in docs)
-    assert set(by_stix_id) == ids
+    missing = ids - set(by_stix_id)
+    assert not missing, f"{len(missing)} objects never arrived, e.g. {sorted(missing)[:3]}"
     repeated = [i for i, n in by_stix_id.items() if n > 1]
     # Only what was written but not yet acknowledged when the process died may
     # come again: the objects since the last cursor update the registry kept
     # (the input moves its cursor every 1,024 objects) plus what the memory
     # queue (3,200 events by default) still held.
-    assert len(repeated) <= 1024 + 3200
+    assert len(repeated) <= 1024 + 3200, f"{len(repeated)} objects arrived twice; the first run wrote {first}"
     by_doc_id = {}
     for d in docs:
         by_doc_id.setdefault(d["stix"]["id"], set()).add(d["@metadata"]["_id"])
