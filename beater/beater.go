@@ -47,6 +47,9 @@ func New(b *beat.Beat, raw *conf.C) (beat.Beater, error) {
 	if len(inputs) == 0 && !b.InSetupCmd {
 		return nil, errors.New("no inputs enabled: add at least one input under tibeat.inputs")
 	}
+	if err := validateInputs(b.Info.Logger, inputs); err != nil {
+		return nil, err
+	}
 	cfg.Inputs = inputs
 
 	ctx, cancel := context.WithCancel(context.Background())

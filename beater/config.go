@@ -55,7 +55,7 @@ func enabledInputs(inputs []*conf.C) ([]*conf.C, error) {
 			continue
 		}
 		if s.Type == "" {
-			return nil, fmt.Errorf("tibeat.inputs[%d]: missing type: set type to logfile", i)
+			return nil, fmt.Errorf("tibeat.inputs[%d]: missing type: set type to logfile, taxii or cel", i)
 		}
 		if s.ID == "" {
 			return nil, fmt.Errorf("tibeat.inputs[%d] (type %s): missing id: every input needs a unique id, which keys its cursor in the registry", i, s.Type)

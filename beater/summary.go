@@ -11,6 +11,7 @@ import (
 	"github.com/elastic/elastic-agent-libs/logp"
 	"github.com/elastic/elastic-agent-libs/monitoring"
 
+	"github.com/tibeat/tibeat/internal/runstats"
 	stixproc "github.com/tibeat/tibeat/processors/stix"
 )
 
@@ -22,11 +23,15 @@ func snapshot(reg *monitoring.Registry) map[string]int64 {
 // does not mix with documents written by output.console.
 func printSummary(log *logp.Logger, took time.Duration, published uint64, runners []*runner) {
 	m := stixproc.GlobalMetrics()
-	inputErrors := map[string]int64{}
+	inputErrors := map[string]uint64{}
+	for _, c := range runstats.Errors() {
+		inputErrors[c.Input+" "+c.Name] = c.Value
+	}
 	for _, r := range runners {
 		for k, n := range r.metrics {
-			if strings.HasSuffix(k, "errors") && n > 0 {
-				inputErrors[r.id+" "+k] += n
+			name := r.id + " " + k
+			if _, counted := inputErrors[name]; !counted && strings.HasSuffix(k, "errors") && n > 0 {
+				inputErrors[name] = uint64(n)
 			}
 		}
 	}

@@ -79,7 +79,7 @@ type redactConfig struct {
 }
 
 type resourceConfig struct {
-	URL         *urlConfig       `config:"url" validate:"required"`
+	URL         *urlConfig       `config:"url"`
 	Headers     http.Header      `config:"headers"`
 	MaxBodySize int64            `config:"max_body_size"`
 	Retry       retryConfig      `config:"retry"`
@@ -174,6 +174,11 @@ func defaultConfig() config {
 // Validate checks the settings and compiles the program and the regular
 // expressions, so that a mistake fails when the configuration loads.
 func (c *config) Validate() error {
+	// Checked here rather than with validate:"required", whose message
+	// names the setting without its resource prefix.
+	if c.Resource.URL == nil {
+		return errors.New("missing required setting resource.url")
+	}
 	if c.Interval <= 0 {
 		return fmt.Errorf("interval must be greater than 0, got %v", c.Interval)
 	}

@@ -120,7 +120,7 @@ func BenchmarkHarvester(b *testing.B) {
 					log:       logp.NewNopLogger(),
 					publisher: pub,
 					cancel:    context.Background(),
-					metrics:   newInputMetrics(nil),
+					metrics:   newInputMetrics(nil, b.Name()),
 					once:      true,
 				})
 				if err := h.scan([]string{bf.path}); err != nil {

@@ -15,10 +15,12 @@ import (
 	"github.com/elastic/elastic-agent-libs/mapstr"
 )
 
-// checkpointInterval is how many objects of one file are published between
-// two cursor updates. The events in between carry no cursor, so a restart
-// sends at most this many objects of a file again, plus those still in
-// flight. Tests lower it.
+// checkpointInterval is how many objects are published between two cursor
+// updates, counted across files. The events in between carry no cursor, so a
+// restart sends at most this many objects again, plus those still in flight.
+// Counting across files matters: every update copies the state of every
+// known file, and one update per small file made a scan of many small files
+// cost the square of their number. Tests lower it.
 var checkpointInterval = 1024
 
 // progressEvery is how many objects are read between two looks at the
@@ -39,9 +41,16 @@ type harvesterConfig struct {
 type harvester struct {
 	harvesterConfig
 
-	// states holds the state of every known file as last published in a
-	// cursor update, or as last read for files that produced no event.
+	// states holds the state of every known file as of the last event
+	// published for it, or as last read for files that produced no event.
 	states map[string]fileState
+
+	// held is the newest event, kept back until the next one arrives or the
+	// scan ends, because only then is it known whether it must carry a
+	// cursor update: the last event of a scan always does.
+	held *heldEvent
+	// sinceUpdate counts the events published since the last cursor update.
+	sinceUpdate int
 
 	// incomplete holds, in tail mode, the error of a file whose data ended
 	// inside a value. It is reported only if the file has not changed by
@@ -54,6 +63,12 @@ type harvester struct {
 	badPatterns  map[string]bool
 
 	now func() time.Time
+}
+
+type heldEvent struct {
+	event beat.Event
+	key   string
+	state fileState // the file's state once this event is acknowledged
 }
 
 type heldError struct {
@@ -104,7 +119,7 @@ func (h *harvester) scan(patterns []string) error {
 		}
 	}
 	h.forget(seen)
-	return nil
+	return h.release(true)
 }
 
 // glob returns the paths matched by the patterns, each once.
@@ -234,13 +249,7 @@ func (h *harvester) harvest(f *os.File, key string, state fileState) error {
 	started := h.now()
 	progress := newProgressLog(h.log, path, started)
 	consumed := state.Offset
-	var (
-		held         beat.Event
-		heldPosition Position
-		hasHeld      bool
-		objects      uint64
-		sinceUpdate  int
-	)
+	var objects uint64
 	for {
 		obj, err := reader.Next()
 		if offset := reader.Offset(); offset > consumed {
@@ -263,18 +272,9 @@ func (h *harvester) harvest(f *os.File, key string, state fileState) error {
 			continue
 		}
 
-		if hasHeld {
-			sinceUpdate++
-			var update *fileState
-			if sinceUpdate >= checkpointInterval {
-				sinceUpdate = 0
-				update = stateAt(state, heldPosition)
-			}
-			if err := h.publish(held, key, update); err != nil {
-				return err
-			}
+		if err := h.hold(newEvent(obj, path, h.now()), key, stateAt(state, reader.Position())); err != nil {
+			return err
 		}
-		held, heldPosition, hasHeld = newEvent(obj, path, h.now()), reader.Position(), true
 
 		objects++
 		h.metrics.objectsRead.Inc()
@@ -298,13 +298,15 @@ func (h *harvester) harvest(f *os.File, key string, state fileState) error {
 	h.metrics.filesRead.Inc()
 	h.logFinished(path, state.Offset > 0, objects, reader.Format(), final.Offset, h.now().Sub(started))
 
-	if !hasHeld {
+	if objects == 0 {
 		// Nothing to attach a cursor update to: the state stays in memory
 		// and reaches the registry with the next update of any file.
 		h.states[key] = *final
 		return nil
 	}
-	return h.publish(held, key, final)
+	// The held event is this file's last one; it now takes the final state.
+	h.held.state = *final
+	return nil
 }
 
 // logFinished logs the end of a read. Reads of data appended to a known
@@ -333,15 +335,32 @@ func stateAt(state fileState, pos Position) *fileState {
 	return &state
 }
 
-// publish sends an event. With an update, the file's state changes and the
-// event carries the whole cursor, which input-cursor writes to the registry
-// once this event and every event before it are acknowledged.
-func (h *harvester) publish(event beat.Event, key string, update *fileState) error {
-	if update == nil {
-		return h.publisher.Publish(event, nil)
+// hold publishes the event held so far and keeps event back in its place.
+func (h *harvester) hold(event beat.Event, key string, state *fileState) error {
+	if err := h.release(false); err != nil {
+		return err
 	}
-	h.states[key] = *update
-	return h.publisher.Publish(event, h.snapshot())
+	h.held = &heldEvent{event: event, key: key, state: *state}
+	return nil
+}
+
+// release publishes the held event. When force is set or checkpointInterval
+// events have passed, the event carries the whole cursor, which input-cursor
+// writes to the registry once this event and every event before it are
+// acknowledged.
+func (h *harvester) release(force bool) error {
+	held := h.held
+	if held == nil {
+		return nil
+	}
+	h.held = nil
+	h.states[held.key] = held.state
+	h.sinceUpdate++
+	if !force && h.sinceUpdate < checkpointInterval {
+		return h.publisher.Publish(held.event, nil)
+	}
+	h.sinceUpdate = 0
+	return h.publisher.Publish(held.event, h.snapshot())
 }
 
 // snapshot copies the file states into a new cursor. input-cursor keeps the

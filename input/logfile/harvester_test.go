@@ -43,7 +43,7 @@ func newHarvesterTest(t *testing.T, once bool) *harvesterTest {
 		log:       log,
 		publisher: pub,
 		cancel:    context.Background(),
-		metrics:   newInputMetrics(reg),
+		metrics:   newInputMetrics(reg, t.Name()),
 		once:      once,
 	})
 	return &harvesterTest{h: h, pub: pub, logs: logs, metrics: reg}
@@ -185,15 +185,17 @@ func TestHarvesterCursorUpdates(t *testing.T) {
 		t.Fatalf("published %d events, expected 11", len(ht.pub.events))
 	}
 
-	// Updates ride on objects 4 and 8 of a.ndjson, on its last object, and
-	// on the only object of b.ndjson.
+	// Updates ride on every fourth event, counted across files, and on the
+	// last event of the scan: the only object of b.ndjson. The last object
+	// of a.ndjson carries none, so a scan of many small files does not copy
+	// the whole cursor once per file.
 	var withCursor []int
 	for i, c := range ht.pub.cursors {
 		if c != nil {
 			withCursor = append(withCursor, i)
 		}
 	}
-	if want := []int{3, 7, 9, 10}; !equalInts(withCursor, want) {
+	if want := []int{3, 7, 10}; !equalInts(withCursor, want) {
 		t.Fatalf("cursor updates on events %v, expected %v", withCursor, want)
 	}
 

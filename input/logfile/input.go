@@ -84,7 +84,7 @@ func (inp *input) Run(ctx v2.Context, _ cursor.Source, cur cursor.Cursor, pub cu
 		log:           log,
 		publisher:     pub,
 		cancel:        ctx.Cancelation,
-		metrics:       newInputMetrics(ctx.MetricsRegistry),
+		metrics:       newInputMetrics(ctx.MetricsRegistry, ctx.IDWithoutName),
 		maxObjectSize: int(inp.config.MaxObjectSize),
 		once:          runmode.Once(),
 	})

@@ -5,6 +5,8 @@ import (
 
 	"github.com/elastic/elastic-agent-libs/logp"
 	"github.com/elastic/elastic-agent-libs/monitoring"
+
+	"github.com/tibeat/tibeat/internal/runstats"
 )
 
 // inputMetrics are the counters of one input, published under the input's
@@ -17,7 +19,7 @@ type inputMetrics struct {
 	readWarnings *monitoring.Uint // problems that lose no object, such as an empty file
 }
 
-func newInputMetrics(reg *monitoring.Registry) *inputMetrics {
+func newInputMetrics(reg *monitoring.Registry, inputID string) *inputMetrics {
 	if reg == nil {
 		reg = monitoring.NewRegistry()
 	}
@@ -25,7 +27,7 @@ func newInputMetrics(reg *monitoring.Registry) *inputMetrics {
 		objectsRead:  monitoring.NewUint(reg, "objects_read"),
 		bytesRead:    monitoring.NewUint(reg, "bytes_read"),
 		filesRead:    monitoring.NewUint(reg, "files_read"),
-		readErrors:   monitoring.NewUint(reg, "read_errors"),
+		readErrors:   runstats.ErrorCounter(reg, inputID, "read_errors"),
 		readWarnings: monitoring.NewUint(reg, "read_warnings"),
 	}
 }
