@@ -2,6 +2,7 @@ package cel
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
@@ -165,7 +166,10 @@ func (a authConfig) libAuth() (*lib.BasicAuth, *lib.TokenAuth) {
 func (a authConfig) secrets() []string {
 	var s []string
 	if a.Basic.enabled() {
-		s = append(s, a.Basic.Password)
+		// Servers may echo the Authorization header, which carries the
+		// password in base64.
+		s = append(s, a.Basic.Password,
+			base64.StdEncoding.EncodeToString([]byte(a.Basic.User+":"+a.Basic.Password)))
 	}
 	if a.Token.enabled() {
 		s = append(s, a.Token.Value)

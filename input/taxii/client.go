@@ -185,7 +185,7 @@ func (r *requester) checkJSON(target string, req request, resp *reply) error {
 	contentType := resp.header.Get("Content-Type")
 	if !looksLikeJSONObject(resp.body) {
 		return &statusError{
-			URL: target, Status: resp.status, ContentType: contentType, Excerpt: excerpt(resp.body),
+			URL: target, Status: resp.status, ContentType: contentType, Excerpt: excerpt([]byte(r.client.Scrub(string(resp.body)))),
 			Hint: "the reply is not JSON, so it is not a TAXII reply (a proxy or login page?); check the url and proxy settings",
 		}
 	}
@@ -269,9 +269,9 @@ func (e *statusError) Error() string {
 func (r *requester) statusError(target string, req request, resp *reply) *statusError {
 	e := &statusError{URL: target, Status: resp.status, ContentType: resp.header.Get("Content-Type")}
 	if msg := taxiiErrorMessage(resp.body); msg != "" {
-		e.Message = msg
+		e.Message = r.client.Scrub(msg)
 	} else {
-		e.Excerpt = excerpt(resp.body)
+		e.Excerpt = excerpt([]byte(r.client.Scrub(string(resp.body))))
 	}
 	e.Hint = r.hint(resp.status, req)
 	return e

@@ -33,7 +33,8 @@ type Client struct {
 	// HTTP sends the requests. Its transport adds the credentials.
 	HTTP *http.Client
 
-	auth *authRoundTripper
+	auth    *authRoundTripper
+	secrets []string
 }
 
 // New builds a client from cfg. No request is sent: an OAuth2 token is
@@ -74,7 +75,14 @@ func New(cfg Config, opts Options) (*Client, error) {
 		Timeout:       cfg.Transport.Timeout,
 		CheckRedirect: checkRedirect,
 	}
-	return &Client{HTTP: client, auth: auth}, nil
+	return &Client{HTTP: client, auth: auth, secrets: cfg.Auth.Secrets()}, nil
+}
+
+// Scrub replaces every configured secret in text with asterisks. Servers
+// sometimes echo the credentials they rejected, and their messages go into
+// logs and errors.
+func (c *Client) Scrub(text string) string {
+	return Scrub(text, c.secrets)
 }
 
 // Trust allows credentials to be sent to the origin of u: its scheme, host

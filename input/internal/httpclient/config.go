@@ -11,6 +11,7 @@
 package httpclient
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/url"
@@ -171,4 +172,43 @@ func RedactURL(u *url.URL) string {
 	c := *u
 	c.User = nil
 	return c.String()
+}
+
+// minSecretLength is the shortest secret Scrub replaces. Replacing every
+// occurrence of a one- or two-character password would mangle messages
+// while hiding nothing a reader could not guess.
+const minSecretLength = 4
+
+// Secrets returns the secret values of the auth settings, and the base64
+// form basic authentication sends, for Scrub.
+func (a AuthConfig) Secrets() []string {
+	var out []string
+	add := func(v string) {
+		if len(v) >= minSecretLength {
+			out = append(out, v)
+		}
+	}
+	if b := a.Basic; b != nil {
+		add(b.Password)
+		if b.Password != "" {
+			add(base64.StdEncoding.EncodeToString([]byte(b.User + ":" + b.Password)))
+		}
+	}
+	if t := a.Token; t != nil {
+		add(t.Value)
+	}
+	if o := a.OAuth2; o != nil {
+		add(o.ClientSecret)
+	}
+	return out
+}
+
+// Scrub replaces every secret in text with asterisks.
+func Scrub(text string, secrets []string) string {
+	for _, secret := range secrets {
+		if secret != "" && strings.Contains(text, secret) {
+			text = strings.ReplaceAll(text, secret, "*****")
+		}
+	}
+	return text
 }
