@@ -178,10 +178,11 @@ func TestConvertDomainsAndURLs(t *testing.T) {
 			absent: []string{"related.hosts", "threat.indicator.url.query", "threat.indicator.url.extension"},
 		},
 		{
+			// ECS url.domain keeps the brackets of an RFC 2732 literal.
 			name:    "url with an IPv6 host",
 			pattern: "[url:value = 'http://[2001:db8::7]/x.tar.gz']",
 			want: map[string]any{
-				"threat.indicator.url.domain":    list("2001:db8::7"),
+				"threat.indicator.url.domain":    list("[2001:db8::7]"),
 				"threat.indicator.url.extension": list("gz"),
 				"related.ip":                     list("2001:db8::7"),
 			},

@@ -306,8 +306,13 @@ func (f *indicatorFields) addURL(text string) {
 	f.url.full = appendUnique(f.url.full, text)
 	f.url.scheme = appendUnique(f.url.scheme, parts.scheme)
 	// ECS puts the IP address of a URL without a domain name into
-	// url.domain as well.
-	f.url.domain = appendUnique(f.url.domain, parts.host)
+	// url.domain as well, keeping the brackets of an IPv6 literal
+	// (RFC 2732) there; related.ip gets the bare address.
+	domain := parts.host
+	if parts.hostIsIP && strings.Contains(domain, ":") {
+		domain = "[" + domain + "]"
+	}
+	f.url.domain = appendUnique(f.url.domain, domain)
 	if parts.hostIsIP {
 		f.related.ip = appendUnique(f.related.ip, parts.host)
 	} else {
