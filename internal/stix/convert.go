@@ -19,6 +19,17 @@ type Options struct {
 	// that is not revoked, counted from modified (or valid_from). Zero or
 	// negative means DefaultExpiration (90 days).
 	ExpirationDuration time.Duration
+	// ObservablesAsIndicators makes indicator documents of cyber-observable
+	// objects (ipv4-addr, ipv6-addr, domain-name, url, file, email-addr,
+	// autonomous-system, x509-certificate, windows-registry-key, mac-addr)
+	// and of observed-data objects that embed them in objects, with the
+	// threat.indicator fields that a pattern over the same values gives.
+	ObservablesAsIndicators bool
+	// Context, when set, adds to each indicator what relationships link it
+	// to (threat.software, threat.group, threat.technique, threat.tactic,
+	// stix.campaign), the TLP level of marking definitions the feed sent,
+	// and the revocation of a newer version.
+	Context ContextSource
 }
 
 // Document is the result of converting one STIX object.
@@ -34,7 +45,8 @@ type Document struct {
 	// map passed to Convert, with stix.observables,
 	// stix.ioc_expiration_date and stix.ioc_expiration_reason added.
 	Fields map[string]any
-	// Indicator is true when the object is a STIX indicator.
+	// Indicator is true when the object is a STIX indicator, or an
+	// observable read as one (Options.ObservablesAsIndicators).
 	Indicator bool
 	// Types lists the threat.indicator.type values, for the run summary.
 	Types []string
@@ -68,6 +80,10 @@ var (
 type objectTimes struct {
 	created, modified, validFrom, validUntil             timestamp
 	hasCreated, hasModified, hasValidFrom, hasValidUntil bool
+	// lastSeen is modified, except for observed-data, whose last_observed
+	// it is.
+	lastSeen    timestamp
+	hasLastSeen bool
 	// rawCreated and rawModified hold the text of a timestamp that was
 	// present but could not be parsed, for the fingerprint.
 	rawCreated, rawModified string
@@ -97,7 +113,14 @@ func Convert(obj map[string]any, opts *Options) (*Document, error) {
 		opts = &Options{}
 	}
 
-	doc := &Document{Indicator: objectType == "indicator"}
+	var observed *indicatorFields
+	if opts.ObservablesAsIndicators {
+		if values, ok := observedValues(objectType, obj); ok {
+			observed = &values
+		}
+	}
+
+	doc := &Document{Indicator: objectType == "indicator" || observed != nil}
 	var times objectTimes
 	times.created, times.hasCreated, times.rawCreated = readTimestamp(obj, "created", doc)
 	times.modified, times.hasModified, times.rawModified = readTimestamp(obj, "modified", doc)
@@ -148,20 +171,36 @@ func Convert(obj map[string]any, opts *Options) (*Document, error) {
 	}
 	fields["threat"] = threat
 
-	times.validFrom, times.hasValidFrom, _ = readTimestamp(obj, "valid_from", doc)
-	times.validUntil, times.hasValidUntil, _ = readTimestamp(obj, "valid_until", doc)
-	threat["indicator"] = convertIndicator(obj, id, &times, opts, doc, fields)
+	times.lastSeen, times.hasLastSeen = times.modified, times.hasModified
+	if objectType == "observed-data" {
+		times.validFrom, times.hasValidFrom, _ = readTimestamp(obj, "first_observed", doc)
+		times.lastSeen, times.hasLastSeen, _ = readTimestamp(obj, "last_observed", doc)
+	} else {
+		times.validFrom, times.hasValidFrom, _ = readTimestamp(obj, "valid_from", doc)
+		times.validUntil, times.hasValidUntil, _ = readTimestamp(obj, "valid_until", doc)
+	}
+	var context *IndicatorContext
+	if opts.Context != nil {
+		context = opts.Context.IndicatorContext(id)
+	}
+	threat["indicator"] = convertIndicator(obj, id, &times, opts, doc, fields, observed, context)
+	if context != nil {
+		writeContext(context, threat, obj)
+	}
 
 	doc.Fields = fields
 	return doc, nil
 }
 
-// convertIndicator returns the threat.indicator fields of an indicator and
-// adds related.* to fields and the stix.* additions to obj.
+// convertIndicator returns the threat.indicator fields of an indicator, or
+// of an observable read as one when observed is not nil, and adds related.*
+// to fields and the stix.* additions to obj.
 func convertIndicator(obj map[string]any, id string, times *objectTimes, opts *Options,
-	doc *Document, fields map[string]any) map[string]any {
+	doc *Document, fields map[string]any, observed *indicatorFields, context *IndicatorContext) map[string]any {
 	var values indicatorFields
-	if text, ok := stixPattern(obj, doc); ok {
+	if observed != nil {
+		values = *observed
+	} else if text, ok := stixPattern(obj, doc); ok {
 		parsed, err := pattern.Parse(text)
 		if err != nil {
 			doc.warn("pattern", err.Error())
@@ -180,7 +219,7 @@ func convertIndicator(obj map[string]any, id string, times *objectTimes, opts *O
 	description, _ := obj["description"].(string)
 	confidence, hasConfidence := confidenceLevel(obj, doc)
 	reference := firstReferenceURL(obj)
-	tlp, hasTLP := findTLP(obj)
+	tlp, hasTLP := findTLP(obj, opts.Context)
 
 	// Sizing the map for the fields it receives keeps an indicator with few
 	// properties in a single-group map and spares larger ones a regrowth.
@@ -199,8 +238,13 @@ func convertIndicator(obj map[string]any, id string, times *objectTimes, opts *O
 	if times.hasModified {
 		// Formatted and boxed once, stored twice.
 		modified = times.modified.String()
-		indicator["last_seen"] = modified
 		indicator["modified_at"] = modified
+	}
+	switch {
+	case times.hasLastSeen && times.hasModified && times.lastSeen == times.modified:
+		indicator["last_seen"] = modified
+	case times.hasLastSeen:
+		indicator["last_seen"] = times.lastSeen.String()
 	}
 	if times.hasValidFrom {
 		// Many producers set valid_from to the modified time, so the value
@@ -219,7 +263,11 @@ func convertIndicator(obj map[string]any, id string, times *objectTimes, opts *O
 		indicator["reference"] = reference
 	}
 	if hasTLP {
-		indicator["marking"] = map[string]any{"tlp": tlp.level, "tlp_version": tlp.version}
+		marking := map[string]any{"tlp": tlp.level}
+		if tlp.version != "" {
+			marking["tlp_version"] = tlp.version
+		}
+		indicator["marking"] = marking
 	}
 	values.writeTo(indicator)
 	values.writeRelated(fields)
@@ -234,7 +282,15 @@ func convertIndicator(obj map[string]any, id string, times *objectTimes, opts *O
 		lifetime = DefaultExpiration
 	}
 	revoked, _ := obj["revoked"].(bool)
-	if exp, ok := indicatorExpiration(times, revoked, lifetime); ok {
+	exp, ok := indicatorExpiration(times, revoked, lifetime)
+	if context != nil && context.HasRevoked && !revoked && times.hasModified && times.modified.time.Before(context.Revoked) {
+		// A newer version revoked the indicator, so this older one must not
+		// stay active past the revocation either.
+		if !ok || exp.date.time.After(context.Revoked) {
+			exp, ok = expiration{timestamp{context.Revoked, 3}, ExpirationRevoked}, true
+		}
+	}
+	if ok {
 		obj["ioc_expiration_date"] = exp.date.String()
 		obj["ioc_expiration_reason"] = exp.reasonValue()
 	}

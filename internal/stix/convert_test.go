@@ -553,15 +553,33 @@ func TestConvertPatternSyntaxError(t *testing.T) {
 }
 
 func TestConvertNonSTIXPatternTypes(t *testing.T) {
-	for _, patternType := range []string{"sigma", "yara", "snort", "suricata", "pcre", "x-custom"} {
+	// The rule texts name addresses and domains that are not indicators by
+	// themselves, so none of them may reach threat.indicator.*.
+	rules := map[string]string{
+		"sigma":    "title: example\ndetection:\n  selection:\n    DestinationIp: '198.51.100.1'\n  condition: selection\n",
+		"yara":     `rule example { strings: $a = "198.51.100.1" condition: $a }`,
+		"snort":    `alert tcp any any -> 198.51.100.1 80 (msg:"example"; sid:1000001; rev:1;)`,
+		"suricata": `alert http any any -> 198.51.100.1 any (msg:"example"; http.host; content:"c2.example.org"; sid:2;)`,
+		"pcre":     `/c2\.example\.org\/gate\.php/i`,
+		"x-custom": "[ipv4-addr:value = '198.51.100.1']",
+		"SIGMA":    "[ipv4-addr:value = '198.51.100.1']",
+	}
+	for patternType, rule := range rules {
 		t.Run(patternType, func(t *testing.T) {
-			obj := testIndicator("[ipv4-addr:value = '198.51.100.1']")
+			obj := testIndicator(rule)
 			obj["pattern_type"] = patternType
 			doc := mustConvert(t, obj)
-			checkAbsent(t, doc, "threat.indicator.ip")
-			checkAbsent(t, doc, "threat.indicator.type")
-			checkAbsent(t, doc, "stix.observables")
-			checkField(t, doc, "stix.pattern", "[ipv4-addr:value = '198.51.100.1']")
+
+			checkField(t, doc, "stix.pattern", rule)
+			checkField(t, doc, "stix.pattern_type", patternType)
+			checkField(t, doc, "event.type", list("indicator"))
+			checkField(t, doc, "threat.indicator.id", list(testIndicatorID))
+			checkField(t, doc, "threat.indicator.first_seen", "2024-05-01T00:00:00.000Z")
+			checkField(t, doc, "stix.ioc_expiration_reason", "default")
+			for _, field := range []string{"threat.indicator.ip", "threat.indicator.type", "threat.indicator.name",
+				"threat.indicator.url", "related", "stix.observables", "error"} {
+				checkAbsent(t, doc, field)
+			}
 			if len(doc.Warnings) > 0 {
 				t.Errorf("unexpected warnings %v", doc.Warnings)
 			}

@@ -17,7 +17,14 @@
 //     Patterns in other languages (sigma, yara, snort, ...) are not read.
 //   - Indicators get stix.ioc_expiration_date and stix.ioc_expiration_reason
 //     (valid_until, revoked or default). Other objects get no
-//     threat.indicator fields.
+//     threat.indicator fields, except cyber-observable objects and
+//     observed-data with Options.ObservablesAsIndicators: they get the
+//     threat.indicator fields that a pattern comparing each of their
+//     properties with = gives.
+//   - With Options.Context, an indicator also gets threat.software,
+//     threat.group, threat.technique, threat.tactic and stix.campaign from
+//     the objects that relationships link it to, the TLP level of marking
+//     definitions the feed sent, and the revocation of a newer version.
 //   - Multi-valued ECS fields (threat.indicator.type, ip, url.*, file.hash.*,
 //     related.*, ...) are always lists, even with a single value.
 //   - ECS dates are RFC 3339 strings in UTC that keep the fractional digits

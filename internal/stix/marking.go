@@ -42,7 +42,10 @@ var tlpMarkings = map[string]tlpMarking{
 // object_marking_refs and granular_markings[].marking_ref. Granular markings
 // cover only parts of the object, but the ECS field has no place for parts,
 // so they count for the whole document: that errs on the restrictive side.
-func findTLP(obj map[string]any) (tlpMarking, bool) {
+// Ids other than the predefined TLP markings are looked up in source, which
+// indexes the marking-definition objects of the feed. Statement markings and
+// unknown ids give no TLP and stay in stix.object_marking_refs.
+func findTLP(obj map[string]any, source ContextSource) (tlpMarking, bool) {
 	var best tlpMarking
 	found := false
 	consider := func(ref any) {
@@ -51,6 +54,12 @@ func findTLP(obj map[string]any) (tlpMarking, bool) {
 			return
 		}
 		m, ok := tlpMarkings[id]
+		if !ok && source != nil {
+			var tlp TLP
+			if tlp, ok = source.MarkingTLP(id); ok {
+				m = tlpMarking{level: tlp.Level, version: tlp.Version, rank: tlpRanks[tlp.Level]}
+			}
+		}
 		if ok && (!found || m.rank > best.rank) {
 			best, found = m, true
 		}
@@ -69,4 +78,14 @@ func findTLP(obj map[string]any) (tlpMarking, bool) {
 		}
 	}
 	return best, found
+}
+
+// PredefinedTLP returns the TLP level of one of the fixed TLP 1.0 and
+// TLP 2.0 marking-definition ids.
+func PredefinedTLP(id string) (TLP, bool) {
+	m, ok := tlpMarkings[id]
+	if !ok {
+		return TLP{}, false
+	}
+	return TLP{Level: m.level.(string), Version: m.version.(string)}, true
 }

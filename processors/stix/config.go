@@ -24,8 +24,14 @@ type Config struct {
 	RestrictToIndicators bool `config:"restrict_to_indicators"`
 	// PreserveOriginalEvent keeps the object's JSON text in event.original.
 	PreserveOriginalEvent bool `config:"preserve_original_event"`
+	// ObservablesAsIndicators publishes cyber-observable objects and
+	// observed-data as indicator documents (stix.Options).
+	ObservablesAsIndicators bool `config:"observables_as_indicators"`
 
 	expiration time.Duration
+	// context and input are set by WithContext, not by the configuration.
+	context *Context
+	input   string
 }
 
 // DefaultConfig returns the settings used where none are given.

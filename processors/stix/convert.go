@@ -29,6 +29,8 @@ func init() {
 // into an ECS document and sets the document _id.
 type Converter struct {
 	opts     stix.Options
+	context  *Context
+	input    string
 	restrict bool
 	log      *logp.Logger
 	metrics  *Metrics
@@ -39,10 +41,13 @@ type Converter struct {
 func NewConverter(cfg Config, log *logp.Logger) *Converter {
 	return &Converter{
 		opts: stix.Options{
-			FeedName:           cfg.Feed.Name,
-			FeedReference:      cfg.Feed.Reference,
-			ExpirationDuration: cfg.expiration,
+			FeedName:                cfg.Feed.Name,
+			FeedReference:           cfg.Feed.Reference,
+			ExpirationDuration:      cfg.expiration,
+			ObservablesAsIndicators: cfg.ObservablesAsIndicators,
 		},
+		context:  cfg.context,
+		input:    cfg.input,
 		restrict: cfg.RestrictToIndicators,
 		log:      log.Named(ConvertName),
 		metrics:  GlobalMetrics(),
@@ -68,7 +73,19 @@ func (c *Converter) Run(event *beat.Event) (*beat.Event, error) {
 		return event, nil
 	}
 
-	doc, err := stix.Convert(obj, &c.opts)
+	_, republished := event.Fields[republishedKey]
+	delete(event.Fields, republishedKey)
+	opts := &c.opts
+	if c.context != nil {
+		raw, _ := event.Fields[rawKey].(string)
+		delete(event.Fields, rawKey)
+		c.observe(obj, raw)
+		withContext := c.opts
+		withContext.Context = c.context.Index
+		opts = &withContext
+	}
+
+	doc, err := stix.Convert(obj, opts)
 	if err != nil {
 		c.metrics.ObjectErrors.Inc()
 		c.log.Warnw("skipped a STIX object", "source", sourceOf(event), "error", err)
@@ -79,7 +96,9 @@ func (c *Converter) Run(event *beat.Event) (*beat.Event, error) {
 		return nil, nil
 	}
 
-	c.record(event, doc, obj["id"])
+	if !republished {
+		c.record(event, doc, obj["id"])
+	}
 	for k, v := range doc.Fields {
 		switch k {
 		case "tags":
@@ -100,6 +119,19 @@ func (c *Converter) Run(event *beat.Event) (*beat.Event, error) {
 	}
 	event.Meta["_id"] = doc.ID
 	return event, nil
+}
+
+// observe records the object in the context index before Convert takes
+// the map over, and hands the indicators that gained context to Republish.
+func (c *Converter) observe(obj map[string]any, raw string) {
+	if objectType, _ := obj["type"].(string); objectType == "indicator" && raw == "" {
+		// Without its text the indicator could not be published again.
+		return
+	}
+	if affected := c.context.Index.Observe(obj, []byte(raw), c.input); len(affected) > 0 {
+		c.metrics.Republished.Add(uint64(len(affected)))
+		c.context.Republish(affected)
+	}
 }
 
 // record counts the document and logs its warnings. A pattern that does not

@@ -29,6 +29,7 @@ func init() {
 type Decoder struct {
 	field    string
 	preserve bool
+	keepRaw  bool // for stix_to_ecs, when a Context is set
 	log      *logp.Logger
 	metrics  *Metrics
 }
@@ -38,6 +39,7 @@ func NewDecoder(cfg Config, log *logp.Logger) *Decoder {
 	return &Decoder{
 		field:    cfg.Field,
 		preserve: cfg.PreserveOriginalEvent,
+		keepRaw:  cfg.context != nil,
 		log:      log.Named(DecodeName),
 		metrics:  GlobalMetrics(),
 	}
@@ -50,9 +52,14 @@ func (d *Decoder) String() string { return DecodeName + "=[field=" + d.field + "
 // case. Invalid JSON is published as a pipeline error document rather than
 // dropped, so the bad text can be found in the index.
 func (d *Decoder) Run(event *beat.Event) (*beat.Event, error) {
-	raw, ok := event.Fields[d.field].(string)
+	field := d.field
+	raw, ok := event.Fields[field].(string)
 	if !ok {
-		return event, nil
+		// A republished indicator carries its text under rawKey.
+		if raw, ok = event.Fields[rawKey].(string); !ok {
+			return event, nil
+		}
+		field = rawKey
 	}
 
 	var obj map[string]any
@@ -63,10 +70,18 @@ func (d *Decoder) Run(event *beat.Event) (*beat.Event, error) {
 		markPipelineError(event, msg)
 		return event, nil
 	}
-	d.metrics.Objects.Inc()
+	if field == rawKey {
+		// A republished indicator was counted when it was first read.
+		event.Fields[republishedKey] = true
+	} else {
+		d.metrics.Objects.Inc()
+	}
 
 	event.Fields["stix"] = obj
-	delete(event.Fields, d.field)
+	delete(event.Fields, field)
+	if d.keepRaw {
+		event.Fields[rawKey] = raw
+	}
 	if d.preserve {
 		event.Fields.Put("event.original", raw)
 	}

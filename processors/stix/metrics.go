@@ -18,6 +18,7 @@ type Metrics struct {
 	PatternErrors  *monitoring.Uint // indicator patterns that did not parse
 	Warnings       *monitoring.Uint // values kept under stix.* but not mapped
 	Restricted     *monitoring.Uint // non-indicator objects dropped by restrict_to_indicators
+	Republished    *monitoring.Uint // indicators published again because their context changed
 	indicatorTypes *monitoring.Registry
 
 	mu    sync.Mutex
@@ -41,6 +42,7 @@ func GlobalMetrics() *Metrics {
 			PatternErrors:  monitoring.NewUint(reg, "pattern_errors"),
 			Warnings:       monitoring.NewUint(reg, "conversion_warnings"),
 			Restricted:     monitoring.NewUint(reg, "restricted"),
+			Republished:    monitoring.NewUint(reg, "republished"),
 			indicatorTypes: reg.GetOrCreateRegistry("indicator_types"),
 			types:          map[string]*monitoring.Uint{},
 		}

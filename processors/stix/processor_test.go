@@ -1,10 +1,12 @@
 package stix
 
 import (
+	"reflect"
 	"testing"
 	"time"
 
 	"github.com/elastic/beats/v7/libbeat/beat"
+	conf "github.com/elastic/elastic-agent-libs/config"
 	"github.com/elastic/elastic-agent-libs/logp/logptest"
 	"github.com/elastic/elastic-agent-libs/mapstr"
 )
@@ -132,5 +134,26 @@ func TestDecoderPreservesOriginalEvent(t *testing.T) {
 
 	if got := value(t, event, "event.original"); got != ipIndicator {
 		t.Errorf("event.original = %v, want the object's text", got)
+	}
+}
+
+func TestConverterObservablesAsIndicators(t *testing.T) {
+	ipv4 := `{"type":"ipv4-addr","spec_version":"2.1","id":"ipv4-addr--1e4ffad7-0b88-41d4-ba4d-77d27490b956","value":"198.51.100.3"}`
+	c, err := conf.NewConfigWithYAML([]byte("observables_as_indicators: true"), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultConfig()
+	if err := c.Unpack(&cfg); err != nil {
+		t.Fatal(err)
+	}
+
+	event := process(t, cfg, mapstr.M{"message": ipv4})
+
+	if got := value(t, event, "threat.indicator.ip"); !reflect.DeepEqual(got, []string{"198.51.100.3"}) {
+		t.Errorf("threat.indicator.ip = %#v, want [198.51.100.3]", got)
+	}
+	if got := value(t, event, "event.type"); !reflect.DeepEqual(got, []string{"indicator"}) {
+		t.Errorf("event.type = %#v, want [indicator]", got)
 	}
 }

@@ -1,0 +1,164 @@
+package beater
+
+import (
+	"sync"
+	"time"
+
+	"github.com/elastic/beats/v7/libbeat/beat"
+	"github.com/elastic/elastic-agent-libs/logp"
+	"github.com/elastic/elastic-agent-libs/paths"
+
+	"github.com/tibeat/tibeat/internal/stix/enrich"
+	stixproc "github.com/tibeat/tibeat/processors/stix"
+)
+
+// republishDelay is how long the first indicator to republish waits for
+// others to join it.
+const republishDelay = 250 * time.Millisecond
+
+// contextFolder is the folder under path.data that holds the STIX context
+// index.
+const contextFolder = "stix-context"
+
+// enrichment owns the STIX context index and publishes again, through the
+// input that first read it, every indicator whose context arrives after it.
+type enrichment struct {
+	log   *logp.Logger
+	index *enrich.Index
+	stix  *stixproc.Context
+
+	mu       sync.Mutex
+	changed  *sync.Cond // signalled when pending grows or the loop goes idle
+	pending  []string
+	queued   map[string]bool
+	busy     bool
+	closed   bool
+	running  bool // the loop goroutine was started
+	draining bool
+	clients  map[string]beat.Client // input id -> client
+	done     chan struct{}
+}
+
+func openEnrichment(log *logp.Logger, beatPaths *paths.Path) (*enrichment, error) {
+	index, err := enrich.Open(beatPaths.Resolve(paths.Data, contextFolder), enrich.DefaultLimits)
+	if err != nil {
+		return nil, err
+	}
+	e := &enrichment{
+		log:     log.Named("stix_context"),
+		index:   index,
+		queued:  map[string]bool{},
+		clients: map[string]beat.Client{},
+		done:    make(chan struct{}),
+	}
+	e.changed = sync.NewCond(&e.mu)
+	e.stix = &stixproc.Context{Index: index, Republish: e.enqueue}
+	stats := index.Stats()
+	e.log.Infow("opened the STIX context index", "objects", stats.Objects, "relationships", stats.Relationships,
+		"indicators", stats.Indicators, "markings", stats.Markings)
+	return e, nil
+}
+
+// start connects one pipeline client per input and starts publishing.
+func (e *enrichment) start(runners []*runner) error {
+	for _, r := range runners {
+		client, err := r.pipeline.ConnectWith(beat.ClientConfig{})
+		if err != nil {
+			return err
+		}
+		e.clients[r.id] = client
+	}
+	e.running = true
+	go e.loop()
+	return nil
+}
+
+func (e *enrichment) enqueue(ids []string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, id := range ids {
+		if !e.queued[id] {
+			e.queued[id] = true
+			e.pending = append(e.pending, id)
+		}
+	}
+	e.changed.Broadcast()
+}
+
+func (e *enrichment) loop() {
+	defer close(e.done)
+	for {
+		e.mu.Lock()
+		for len(e.pending) == 0 && !e.closed {
+			e.busy = false
+			e.changed.Broadcast()
+			e.changed.Wait()
+		}
+		if e.closed {
+			e.mu.Unlock()
+			return
+		}
+		e.busy = true
+		if !e.draining {
+			// Relationships often follow their indicators one by one, so a
+			// short wait lets one publication carry several of them.
+			e.mu.Unlock()
+			time.Sleep(republishDelay)
+			e.mu.Lock()
+		}
+		batch := e.pending
+		e.pending = nil
+		for _, id := range batch {
+			delete(e.queued, id)
+		}
+		e.mu.Unlock()
+
+		for _, id := range batch {
+			e.republish(id)
+		}
+	}
+}
+
+func (e *enrichment) republish(id string) {
+	raw, input, ok := e.index.Stored(id)
+	if !ok {
+		return
+	}
+	client := e.clients[input]
+	if client == nil {
+		e.log.Warnw("cannot publish an enriched indicator again: its input is not running", "stix.id", id, "input_id", input)
+		return
+	}
+	// NOTE: the copy lacks the fields the input adds itself, such as
+	// log.file.path, log.offset or url.original.
+	client.Publish(stixproc.RepublishEvent(raw))
+}
+
+// drain waits until every queued indicator was handed to its client.
+func (e *enrichment) drain() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.draining = true
+	defer func() { e.draining = false }()
+	for (len(e.pending) > 0 || e.busy) && !e.closed {
+		e.changed.Wait()
+	}
+}
+
+// close stops publishing, closes the clients and saves the index.
+func (e *enrichment) close() {
+	e.mu.Lock()
+	started := e.running
+	e.closed = true
+	e.changed.Broadcast()
+	e.mu.Unlock()
+	if started {
+		<-e.done
+	}
+	for _, client := range e.clients {
+		client.Close()
+	}
+	if err := e.index.Close(); err != nil {
+		e.log.Errorw("failed to save the STIX context index", "error", err)
+	}
+}

@@ -1,0 +1,420 @@
+// Package enrich keeps a bounded, persistent index of the STIX objects that
+// give an indicator its context. It holds malware, tool, threat-actor,
+// intrusion-set, campaign and attack-pattern objects and the relationships
+// (indicates, based-on, related-to) that link them to indicators. It also
+// holds marking definitions with a TLP level and the newest version of
+// every indicator.
+//
+// The index serves stix.Convert as its stix.ContextSource, and Observe
+// reports which indicators already published gained context, so that the
+// caller can publish them again with the same _id.
+package enrich
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+
+	"github.com/tibeat/tibeat/internal/stix"
+)
+
+// Limits bound the index. When a kind is full, the entry stored first is
+// evicted.
+type Limits struct {
+	Objects       int // context objects and marking definitions
+	Relationships int
+	Indicators    int
+	// IndicatorBytes bounds the JSON text kept of indicators.
+	IndicatorBytes int64
+}
+
+// DefaultLimits bound the index to an estimated 250 MiB of memory at most.
+// The indicators' text takes up to 128 MiB. At the sizes of the Unit 42
+// playbooks' objects, the relationships take about 60 MiB and the other
+// entries about 30 MiB. TestContextIndexSize measures the index.
+var DefaultLimits = Limits{
+	Objects:        100_000,
+	Relationships:  500_000,
+	Indicators:     200_000,
+	IndicatorBytes: 128 << 20,
+}
+
+// Index is safe for concurrent use.
+type Index struct {
+	mu     sync.Mutex
+	limits Limits
+
+	objects    map[string]*objectRecord
+	attackIDs  map[string]string // ATT&CK id -> object id
+	relations  map[string]*relationRecord
+	links      map[string]map[string]struct{} // object or indicator id -> relationship ids
+	indicators map[string]*indicatorRecord
+	markings   map[string]*markingRecord
+	markedBy   map[string]map[string]struct{} // marking id -> indicator ids
+
+	// Insertion order per kind, for eviction. Ids of entries already
+	// removed are skipped when they come up.
+	objectOrder, markingOrder, relationOrder, indicatorOrder []string
+	indicatorBytes                                           int64
+
+	log *journal
+	// failed is the first error writing the journal, returned by the next
+	// Flush or Close.
+	failed error
+}
+
+// New returns an empty index that is not saved to disk.
+func New(limits Limits) *Index {
+	return &Index{
+		limits:     limits,
+		objects:    map[string]*objectRecord{},
+		attackIDs:  map[string]string{},
+		relations:  map[string]*relationRecord{},
+		links:      map[string]map[string]struct{}{},
+		indicators: map[string]*indicatorRecord{},
+		markings:   map[string]*markingRecord{},
+		markedBy:   map[string]map[string]struct{}{},
+	}
+}
+
+// Open loads the index saved in dir, creating dir when needed, and saves
+// every later change there.
+func Open(dir string, limits Limits) (*Index, error) {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("create the context index folder: %w", err)
+	}
+	idx := New(limits)
+	path := filepath.Join(dir, journalName)
+	if err := idx.load(path); err != nil {
+		return nil, err
+	}
+	log, err := openJournal(path)
+	if err != nil {
+		return nil, err
+	}
+	idx.log = log
+	// Compacting at start drops what the limits evicted and the replaced
+	// versions that the last run appended.
+	if err := idx.compactLocked(); err != nil {
+		log.close()
+		return nil, err
+	}
+	return idx, nil
+}
+
+// Observe records one STIX object and returns the ids of stored indicators
+// whose context it changed. obj is the decoded object; raw is its JSON
+// text, which is kept for indicators; input names the input that read it.
+func (x *Index) Observe(obj map[string]any, raw []byte, input string) []string {
+	objectType := stringOf(obj, "type")
+	id := stringOf(obj, "id")
+	if id == "" {
+		return nil
+	}
+	switch {
+	case objectType == "indicator":
+		x.observeIndicator(obj, id, raw, input)
+		return nil
+	case objectType == "relationship":
+		return x.observeRelationship(obj, id)
+	case objectType == "marking-definition":
+		return x.observeMarking(obj, id)
+	case contextTypes[objectType]:
+		return x.observeObject(obj, objectType, id)
+	}
+	return nil
+}
+
+func (x *Index) observeIndicator(obj map[string]any, id string, raw []byte, input string) {
+	r := &indicatorRecord{ID: id, Modified: versionOf(obj), Input: input, Raw: slices.Clone(raw)}
+	r.Revoked, _ = obj["revoked"].(bool)
+	for _, ref := range stringsOf(obj, "object_marking_refs") {
+		if _, predefined := stix.PredefinedTLP(ref); !predefined {
+			r.Markings = append(r.Markings, ref)
+		}
+	}
+
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if old := x.indicators[id]; old != nil && old.Modified.After(r.Modified) {
+		return
+	}
+	x.putIndicator(r)
+	x.append(entry{Indicator: r})
+}
+
+func (x *Index) observeRelationship(obj map[string]any, id string) []string {
+	r := &relationRecord{
+		ID:       id,
+		Type:     stringOf(obj, "relationship_type"),
+		Source:   stringOf(obj, "source_ref"),
+		Target:   stringOf(obj, "target_ref"),
+		Modified: versionOf(obj),
+	}
+	r.Revoked, _ = obj["revoked"].(bool)
+	if !linkTypes[r.Type] {
+		return nil
+	}
+
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	old := x.relations[id]
+	if old != nil && old.Modified.After(r.Modified) {
+		return nil
+	}
+	x.putRelation(r)
+	x.append(entry{Relation: r})
+
+	// The indicator gains or loses context only when the other end is a
+	// context object already indexed; otherwise that object's arrival
+	// reports the indicator.
+	var affected []string
+	for _, pair := range [][2]string{{r.Source, r.Target}, {r.Target, r.Source}} {
+		indicator, other := pair[0], pair[1]
+		if x.indicators[indicator] != nil && x.objects[other] != nil {
+			affected = append(affected, indicator)
+		}
+	}
+	return affected
+}
+
+func (x *Index) observeObject(obj map[string]any, objectType, id string) []string {
+	r := newObjectRecord(obj, objectType, id)
+
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if old := x.objects[id]; old != nil && old.Modified.After(r.Modified) {
+		return nil
+	}
+	x.putObject(r)
+	x.append(entry{Object: r})
+	return x.linkedIndicators(id)
+}
+
+func (x *Index) observeMarking(obj map[string]any, id string) []string {
+	tlp, ok := stix.MarkingDefinitionTLP(obj)
+	if !ok {
+		return nil
+	}
+	r := &markingRecord{ID: id, Modified: versionOf(obj), Level: tlp.Level, Version: tlp.Version}
+
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if old := x.markings[id]; old != nil && old.Modified.After(r.Modified) {
+		return nil
+	}
+	x.putMarking(r)
+	x.append(entry{Marking: r})
+	var affected []string
+	for indicator := range x.markedBy[id] {
+		affected = append(affected, indicator)
+	}
+	slices.Sort(affected)
+	return affected
+}
+
+// linkedIndicators returns the stored indicators that a relationship links
+// to the object id, sorted.
+func (x *Index) linkedIndicators(id string) []string {
+	var affected []string
+	for relationID := range x.links[id] {
+		r := x.relations[relationID]
+		other := r.Source
+		if other == id {
+			other = r.Target
+		}
+		if x.indicators[other] != nil && !slices.Contains(affected, other) {
+			affected = append(affected, other)
+		}
+	}
+	slices.Sort(affected)
+	return affected
+}
+
+// Stored returns the JSON text of the newest version of an indicator and
+// the input that read it.
+func (x *Index) Stored(id string) (raw []byte, input string, ok bool) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	r := x.indicators[id]
+	if r == nil {
+		return nil, "", false
+	}
+	return r.Raw, r.Input, true
+}
+
+// MarkingTLP implements stix.ContextSource.
+func (x *Index) MarkingTLP(id string) (stix.TLP, bool) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	r := x.markings[id]
+	if r == nil {
+		return stix.TLP{}, false
+	}
+	return stix.TLP{Level: r.Level, Version: r.Version}, true
+}
+
+// IndicatorContext implements stix.ContextSource. The lists are sorted by
+// the STIX id of the object they come from, so the same index always gives
+// the same document. Revoked objects and relationships give nothing.
+func (x *Index) IndicatorContext(id string) *stix.IndicatorContext {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+
+	var ctx stix.IndicatorContext
+	found := false
+	if r := x.indicators[id]; r != nil && r.Revoked {
+		ctx.Revoked, ctx.HasRevoked, found = r.Modified, true, true
+	}
+	var related []*objectRecord
+	for relationID := range x.links[id] {
+		rel := x.relations[relationID]
+		if rel.Revoked {
+			continue
+		}
+		other := rel.Source
+		if other == id {
+			other = rel.Target
+		}
+		if o := x.objects[other]; o != nil && !o.Revoked && !slices.Contains(related, o) {
+			related = append(related, o)
+		}
+	}
+	slices.SortFunc(related, func(a, b *objectRecord) int {
+		switch {
+		case a.ID < b.ID:
+			return -1
+		case a.ID > b.ID:
+			return 1
+		}
+		return 0
+	})
+	for _, o := range related {
+		found = true
+		switch o.Type {
+		case "malware", "tool":
+			ctx.Software = append(ctx.Software, stix.Software{
+				ID: o.AttackID, Name: o.Name, Type: softwareType(o.Type), Aliases: o.Aliases, Platforms: o.Platforms,
+			})
+		case "intrusion-set", "threat-actor":
+			ctx.Groups = append(ctx.Groups, stix.Group{ID: o.AttackID, Name: o.Name, Aliases: o.Aliases})
+		case "campaign":
+			ctx.Campaigns = append(ctx.Campaigns, stix.Campaign{ID: o.ID, Name: o.Name})
+		case "attack-pattern":
+			ctx.Techniques = append(ctx.Techniques, x.technique(o))
+		}
+	}
+	if !found {
+		return nil
+	}
+	return &ctx
+}
+
+func (x *Index) technique(o *objectRecord) stix.Technique {
+	t := stix.Technique{ID: o.AttackID, Name: o.Name, Reference: o.Reference}
+	if parentID, ok := isSubtechnique(o.AttackID); ok {
+		if parent := x.objects[x.attackIDs[parentID]]; parent != nil {
+			t.ParentName, t.ParentReference = parent.Name, parent.Reference
+		}
+	}
+	for _, phase := range o.Phases {
+		t.Tactics = append(t.Tactics, tacticOf(phase))
+	}
+	return t
+}
+
+// Stats counts the entries of each kind.
+type Stats struct {
+	Objects, Relationships, Indicators, Markings int
+	IndicatorBytes                               int64
+}
+
+// Stats returns the current entry counts.
+func (x *Index) Stats() Stats {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return Stats{len(x.objects), len(x.relations), len(x.indicators), len(x.markings), x.indicatorBytes}
+}
+
+// Flush writes buffered changes to disk.
+func (x *Index) Flush() error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.log == nil {
+		return nil
+	}
+	if err := x.takeFailure(); err != nil {
+		return err
+	}
+	return x.log.flush()
+}
+
+func (x *Index) takeFailure() error {
+	err := x.failed
+	x.failed = nil
+	return err
+}
+
+// Close flushes and closes the file of an index made by Open.
+func (x *Index) Close() error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.log == nil {
+		return nil
+	}
+	err := x.log.close()
+	x.log = nil
+	if failed := x.takeFailure(); failed != nil {
+		return failed
+	}
+	return err
+}
+
+// load replays a journal into the index. A line cut short by a crash ends
+// the replay without an error: what follows it was never acknowledged.
+func (x *Index) load(path string) error {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("open the context index: %w", err)
+	}
+	defer f.Close()
+	reader := bufio.NewReaderSize(f, 1<<20)
+	for {
+		line, err := reader.ReadBytes('\n')
+		if len(line) > 0 && line[len(line)-1] == '\n' {
+			var e entry
+			if json.Unmarshal(line, &e) != nil {
+				return nil
+			}
+			x.apply(e)
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("read the context index: %w", err)
+		}
+	}
+}
+
+func (x *Index) apply(e entry) {
+	switch {
+	case e.Object != nil:
+		x.putObject(e.Object)
+	case e.Relation != nil:
+		x.putRelation(e.Relation)
+	case e.Indicator != nil:
+		x.putIndicator(e.Indicator)
+	case e.Marking != nil:
+		x.putMarking(e.Marking)
+	}
+}

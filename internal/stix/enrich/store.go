@@ -1,0 +1,283 @@
+package enrich
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+)
+
+// journalName is the file under the index folder. Each line is one entry;
+// a later entry for an id replaces an earlier one.
+const journalName = "context.ndjson"
+
+// flushSize is how much the journal buffers before it writes. A crash
+// loses at most this much, which the inputs send again because the output
+// had not acknowledged it either.
+const flushSize = 256 << 10
+
+// entry is one line of the journal: exactly one field is set.
+type entry struct {
+	Object    *objectRecord    `json:"object,omitempty"`
+	Relation  *relationRecord  `json:"relationship,omitempty"`
+	Indicator *indicatorRecord `json:"indicator,omitempty"`
+	Marking   *markingRecord   `json:"marking,omitempty"`
+}
+
+// journal is the append-only file of an index. Once it holds more than
+// twice what is live, Index.append rewrites it from memory.
+type journal struct {
+	path    string
+	file    *os.File
+	writer  *bufio.Writer
+	written int64 // bytes in the file, buffered ones included
+}
+
+func openJournal(path string) (*journal, error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open the context index: %w", err)
+	}
+	info, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("open the context index: %w", err)
+	}
+	return &journal{path: path, file: f, writer: bufio.NewWriterSize(f, flushSize), written: info.Size()}, nil
+}
+
+func (j *journal) write(e entry) error {
+	line, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	line = append(line, '\n')
+	if _, err := j.writer.Write(line); err != nil {
+		return err
+	}
+	j.written += int64(len(line))
+	return nil
+}
+
+func (j *journal) flush() error { return j.writer.Flush() }
+
+func (j *journal) close() error {
+	err := j.writer.Flush()
+	if cerr := j.file.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// append writes e to the journal, compacting it when it has grown past
+// twice the size of the live entries. An error is kept for the next Flush
+// or Close, because conversion must go on without the file.
+func (x *Index) append(e entry) {
+	if x.log == nil {
+		return
+	}
+	if err := x.log.write(e); err != nil {
+		x.failed = err
+		return
+	}
+	if x.log.written > 2*x.liveEstimate()+flushSize {
+		if err := x.compactLocked(); err != nil {
+			x.failed = err
+		}
+	}
+}
+
+// liveEstimate is the journal size the live entries need, estimated from
+// the indicators' text and a fixed size for every other entry.
+func (x *Index) liveEstimate() int64 {
+	const entrySize = 300
+	return x.indicatorBytes + int64(len(x.indicators)+len(x.objects)+len(x.relations)+len(x.markings))*entrySize
+}
+
+// compactLocked rewrites the journal with the live entries only, through a
+// temporary file renamed over the old one.
+func (x *Index) compactLocked() error {
+	temporary := x.log.path + ".tmp"
+	f, err := os.OpenFile(temporary, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		return fmt.Errorf("compact the context index: %w", err)
+	}
+	fresh := &journal{path: x.log.path, file: f, writer: bufio.NewWriterSize(f, flushSize)}
+	write := func(e entry) {
+		if err == nil {
+			err = fresh.write(e)
+		}
+	}
+	for _, id := range x.objectOrder {
+		if r := x.objects[id]; r != nil {
+			write(entry{Object: r})
+		}
+	}
+	for _, id := range x.markingOrder {
+		if r := x.markings[id]; r != nil {
+			write(entry{Marking: r})
+		}
+	}
+	for _, id := range x.relationOrder {
+		if r := x.relations[id]; r != nil {
+			write(entry{Relation: r})
+		}
+	}
+	for _, id := range x.indicatorOrder {
+		if r := x.indicators[id]; r != nil {
+			write(entry{Indicator: r})
+		}
+	}
+	if err == nil {
+		err = fresh.flush()
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if err == nil {
+		err = os.Rename(temporary, x.log.path)
+	}
+	if err != nil {
+		f.Close()
+		os.Remove(temporary)
+		return fmt.Errorf("compact the context index: %w", err)
+	}
+	x.log.close()
+	// The renamed file is the new journal; appending goes on at its end.
+	f.Close()
+	log, err := openJournal(x.log.path)
+	if err != nil {
+		return err
+	}
+	x.log = log
+	x.compactOrders()
+	return nil
+}
+
+// compactOrders drops the ids of removed entries from the eviction orders.
+func (x *Index) compactOrders() {
+	x.objectOrder = keepPresent(x.objectOrder, func(id string) bool { return x.objects[id] != nil })
+	x.markingOrder = keepPresent(x.markingOrder, func(id string) bool { return x.markings[id] != nil })
+	x.relationOrder = keepPresent(x.relationOrder, func(id string) bool { return x.relations[id] != nil })
+	x.indicatorOrder = keepPresent(x.indicatorOrder, func(id string) bool { return x.indicators[id] != nil })
+}
+
+func keepPresent(order []string, present func(string) bool) []string {
+	seen := make(map[string]bool, len(order))
+	out := order[:0]
+	for _, id := range order {
+		if present(id) && !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+func (x *Index) putObject(r *objectRecord) {
+	old := x.objects[r.ID]
+	if old == nil {
+		x.objectOrder = append(x.objectOrder, r.ID)
+	} else if old.AttackID != "" && x.attackIDs[old.AttackID] == r.ID {
+		delete(x.attackIDs, old.AttackID)
+	}
+	x.objects[r.ID] = r
+	if r.AttackID != "" {
+		x.attackIDs[r.AttackID] = r.ID
+	}
+	for len(x.objects) > x.limits.Objects && len(x.objectOrder) > 0 {
+		id := x.objectOrder[0]
+		x.objectOrder = x.objectOrder[1:]
+		if o := x.objects[id]; o != nil {
+			delete(x.objects, id)
+			if x.attackIDs[o.AttackID] == id {
+				delete(x.attackIDs, o.AttackID)
+			}
+		}
+	}
+}
+
+func (x *Index) putMarking(r *markingRecord) {
+	if x.markings[r.ID] == nil {
+		x.markingOrder = append(x.markingOrder, r.ID)
+	}
+	x.markings[r.ID] = r
+	for len(x.markings) > x.limits.Objects && len(x.markingOrder) > 0 {
+		delete(x.markings, x.markingOrder[0])
+		x.markingOrder = x.markingOrder[1:]
+	}
+}
+
+func (x *Index) putRelation(r *relationRecord) {
+	if old := x.relations[r.ID]; old != nil {
+		x.unlink(old)
+	} else {
+		x.relationOrder = append(x.relationOrder, r.ID)
+	}
+	x.relations[r.ID] = r
+	for _, end := range []string{r.Source, r.Target} {
+		set := x.links[end]
+		if set == nil {
+			set = map[string]struct{}{}
+			x.links[end] = set
+		}
+		set[r.ID] = struct{}{}
+	}
+	for len(x.relations) > x.limits.Relationships && len(x.relationOrder) > 0 {
+		id := x.relationOrder[0]
+		x.relationOrder = x.relationOrder[1:]
+		if old := x.relations[id]; old != nil {
+			x.unlink(old)
+			delete(x.relations, id)
+		}
+	}
+}
+
+func (x *Index) unlink(r *relationRecord) {
+	for _, end := range []string{r.Source, r.Target} {
+		if set := x.links[end]; set != nil {
+			delete(set, r.ID)
+			if len(set) == 0 {
+				delete(x.links, end)
+			}
+		}
+	}
+}
+
+func (x *Index) putIndicator(r *indicatorRecord) {
+	if old := x.indicators[r.ID]; old != nil {
+		x.removeIndicator(old)
+	} else {
+		x.indicatorOrder = append(x.indicatorOrder, r.ID)
+	}
+	x.indicators[r.ID] = r
+	x.indicatorBytes += int64(len(r.Raw))
+	for _, marking := range r.Markings {
+		set := x.markedBy[marking]
+		if set == nil {
+			set = map[string]struct{}{}
+			x.markedBy[marking] = set
+		}
+		set[r.ID] = struct{}{}
+	}
+	for (len(x.indicators) > x.limits.Indicators || x.indicatorBytes > x.limits.IndicatorBytes) && len(x.indicatorOrder) > 0 {
+		id := x.indicatorOrder[0]
+		x.indicatorOrder = x.indicatorOrder[1:]
+		if old := x.indicators[id]; old != nil {
+			x.removeIndicator(old)
+			delete(x.indicators, id)
+		}
+	}
+}
+
+func (x *Index) removeIndicator(r *indicatorRecord) {
+	x.indicatorBytes -= int64(len(r.Raw))
+	for _, marking := range r.Markings {
+		if set := x.markedBy[marking]; set != nil {
+			delete(set, r.ID)
+			if len(set) == 0 {
+				delete(x.markedBy, marking)
+			}
+		}
+	}
+}
