@@ -102,7 +102,9 @@ func harnessDir() string {
 
 // BenchShip measures tibeat end to end beside Elastic's Filebeat, in one
 // interleaved pass of the shared harness (anchors.sh), on N generated
-// indicators: BENCH_N (default 100000), BENCH_HARNESS (default
+// indicators: BENCH_N (default 100000), BENCH_INPUT (the input section,
+// default bench/logfile.yml; bench/taxii.yml pulls from the harness's TAXII
+// stub and wants SYSTEMS="cel beat"), BENCH_HARNESS (default
 // ../shared/bench), and the harness's own variables such as RUNS.
 func BenchShip() error {
 	mg.Deps(Build)
@@ -115,16 +117,17 @@ func BenchShip() error {
 	if err != nil {
 		return err
 	}
-	input, err := filepath.Abs(filepath.Join("bench", "logfile.yml"))
+	input, err := filepath.Abs(envOr("BENCH_INPUT", filepath.Join("bench", "logfile.yml")))
 	if err != nil {
 		return err
 	}
+	name := "tibeat-" + strings.TrimSuffix(filepath.Base(input), filepath.Ext(input))
 	env := map[string]string{
 		"SYSTEMS":         envOr("SYSTEMS", "floor filestream beat"),
 		"FLUSH_TIMEOUT":   envOr("FLUSH_TIMEOUT", "0s"),
 		"BEAT_BIN":        bin,
 		"BEAT_INPUT_YAML": input,
-		"BEAT_NAME":       "tibeat-logfile",
+		"BEAT_NAME":       name,
 	}
 	return sh.RunWithV(env, "bash", script, envOr("BENCH_N", "100000"))
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/tibeat/tibeat/input/logfile"
 	"github.com/tibeat/tibeat/input/taxii"
 	"github.com/tibeat/tibeat/internal/runmode"
+	stixproc "github.com/tibeat/tibeat/processors/stix"
 )
 
 type tibeat struct {
@@ -40,7 +41,11 @@ func New(b *beat.Beat, raw *conf.C) (beat.Beater, error) {
 	if err := raw.Unpack(&cfg); err != nil {
 		return nil, fmt.Errorf("invalid tibeat settings: %w", err)
 	}
-	inputs, err := enabledInputs(cfg.Inputs)
+	presets, err := enabledPresets(b)
+	if err != nil {
+		return nil, err
+	}
+	inputs, err := enabledInputs(append(cfg.Inputs, presets.inputs...))
 	if err != nil {
 		return nil, err
 	}
@@ -51,9 +56,13 @@ func New(b *beat.Beat, raw *conf.C) (beat.Beater, error) {
 		return nil, err
 	}
 	cfg.Inputs = inputs
+	log := b.Info.Logger.Named("tibeat")
+	if err := registerPipelineLoading(b, presets, log); err != nil {
+		return nil, err
+	}
 
 	ctx, cancel := context.WithCancel(context.Background())
-	return &tibeat{config: cfg, log: b.Info.Logger.Named("tibeat"), ctx: ctx, cancel: cancel}, nil
+	return &tibeat{config: cfg, log: log, ctx: ctx, cancel: cancel}, nil
 }
 
 // Stop asks every input to stop; Run then waits for them and returns.
@@ -85,13 +94,25 @@ func (bt *tibeat) Run(b *beat.Beat) error {
 		return err
 	}
 
-	tracker := newInflight()
-	runners, err := bt.configure(b, loader, tracker)
+	// STIX context: the index of related objects and the republishing of
+	// indicators whose context arrives after them (beater/context.go).
+	enrichment, err := openEnrichment(bt.log, b.Paths)
 	if err != nil {
+		return err
+	}
+	defer enrichment.close()
+
+	tracker := newInflight()
+	runners, err := bt.configure(b, loader, tracker, enrichment.stix)
+	if err != nil {
+		return err
+	}
+	if err := enrichment.start(runners); err != nil {
 		return err
 	}
 
 	errs := bt.runAll(b, runners)
+	enrichment.drain()
 	if runmode.Once() {
 		bt.awaitAcknowledged(tracker)
 		printSummary(bt.log, time.Since(started), tracker.acknowledged(), runners)
@@ -115,7 +136,7 @@ type runner struct {
 	metrics  map[string]int64 // the input's metrics when it stopped
 }
 
-func (bt *tibeat) configure(b *beat.Beat, loader *v2.Loader, tracker *inflight) ([]*runner, error) {
+func (bt *tibeat) configure(b *beat.Beat, loader *v2.Loader, tracker *inflight, stixContext *stixproc.Context) ([]*runner, error) {
 	base := pipetool.WithDefaultGuarantees(b.Publisher, beat.GuaranteedSend)
 	var runners []*runner
 	for _, cfg := range bt.config.Inputs {
@@ -124,7 +145,7 @@ func (bt *tibeat) configure(b *beat.Beat, loader *v2.Loader, tracker *inflight) 
 		if err != nil {
 			return nil, fmt.Errorf("input %q: %w", id, err)
 		}
-		edit, err := processingEditor(b.Info, bt.config.STIX, cfg)
+		edit, err := processingEditor(b.Info, bt.config.STIX, cfg, stixContext)
 		if err != nil {
 			return nil, fmt.Errorf("input %q: %w", id, err)
 		}

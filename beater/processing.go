@@ -47,7 +47,10 @@ func stixConfig(defaults, input *conf.C) (stixproc.Config, error) {
 // processingEditor returns the pipeline client settings of one input. The
 // processors run in this order: the index setting, decode_stix, stix_to_ecs,
 // then the user's processors, so that user processors see ECS documents.
-func processingEditor(info beat.Info, stixDefaults, inputCfg *conf.C) (pipetool.ConfigEditor, error) {
+//
+// With stixContext set, the STIX processors share its context index, and an
+// indicator republished for the input goes through these processors again.
+func processingEditor(info beat.Info, stixDefaults, inputCfg *conf.C, stixContext *stixproc.Context) (pipetool.ConfigEditor, error) {
 	var settings inputProcessing
 	if err := inputCfg.Unpack(&settings); err != nil {
 		return nil, err
@@ -55,6 +58,10 @@ func processingEditor(info beat.Info, stixDefaults, inputCfg *conf.C) (pipetool.
 	stixCfg, err := stixConfig(stixDefaults, settings.STIX)
 	if err != nil {
 		return nil, fmt.Errorf("stix: %w", err)
+	}
+	if stixContext != nil {
+		id, _ := inputCfg.String("id", -1)
+		stixCfg = stixCfg.WithContext(stixContext, id)
 	}
 	userProcessors, err := processors.New(settings.Processors, info.Logger)
 	if err != nil {

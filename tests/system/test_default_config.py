@@ -56,7 +56,9 @@ def test_default_config_ships_every_sample_object(tibeat):
     assert proc.returncode == 0, proc.stderr[-3000:]
     objects = list(sample_objects())
     docs = tibeat.documents()
-    assert len(docs) == len(objects)
+    # An indicator whose relationships come after it is published again
+    # with its context and the same _id, which replaces the first document.
+    assert len({d["@metadata"]["_id"] for d in docs}) == len(objects)
     assert {d["stix"]["id"] + d["stix"].get("modified", "") for d in docs} == \
         {o["id"] + o.get("modified", "") for o in objects}
 
@@ -73,7 +75,8 @@ def test_default_config_counts_indicators_per_type(tibeat):
         if obj["type"] == "indicator" and obj.get("pattern_type", "stix") == "stix":
             want.update(expected_types(obj["pattern"]))
     got = collections.Counter()
-    for doc in tibeat.documents():
+    # One document per _id: a republished indicator replaces the first one.
+    for doc in {d["@metadata"]["_id"]: d for d in tibeat.documents()}.values():
         if doc["stix"]["type"] == "indicator":
             types = get(doc, "threat.indicator.type") or []
             got.update([types] if isinstance(types, str) else types)
