@@ -1,0 +1,74 @@
+package stix
+
+import (
+	"bufio"
+	"encoding/json"
+	"os"
+	"testing"
+
+	"github.com/elastic/beats/v7/libbeat/beat"
+	"github.com/elastic/elastic-agent-libs/logp"
+	"github.com/elastic/elastic-agent-libs/mapstr"
+)
+
+// benchmarkFiles are NDJSON files of STIX objects, one object per line.
+// The generated one comes from the benchmark harness's generator and is
+// skipped when absent.
+var benchmarkFiles = map[string]string{
+	"amnesty":   "../../tests/data/stix/ndjson/amnesty-investigations.ndjson",
+	"unit42":    "../../tests/data/stix/ndjson/unit42-playbooks-indicators.ndjson",
+	"generated": "/tmp/gen-20000.ndjson",
+}
+
+func readLines(b *testing.B, path string) []string {
+	f, err := os.Open(path)
+	if err != nil {
+		b.Skipf("no benchmark data: %v", err)
+	}
+	defer f.Close()
+	var lines []string
+	scanner := bufio.NewScanner(f)
+	scanner.Buffer(make([]byte, 1<<20), 1<<26)
+	for scanner.Scan() {
+		lines = append(lines, scanner.Text())
+	}
+	return lines
+}
+
+// BenchmarkProcessors times decode_stix and stix_to_ecs on each object
+// beside a bare json.Unmarshal of the same bytes into a map, the baseline
+// the conversion cost is judged against.
+func BenchmarkProcessors(b *testing.B) {
+	cfg := DefaultConfig()
+	if err := cfg.Validate(); err != nil {
+		b.Fatal(err)
+	}
+	log := logp.NewNopLogger()
+	decoder, converter := NewDecoder(cfg, log), NewConverter(cfg, log)
+
+	for name, path := range benchmarkFiles {
+		b.Run(name+"/bare-unmarshal", func(b *testing.B) {
+			lines := readLines(b, path)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				var obj map[string]any
+				if err := json.Unmarshal([]byte(lines[i%len(lines)]), &obj); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(name+"/processors", func(b *testing.B) {
+			lines := readLines(b, path)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				event := &beat.Event{Fields: mapstr.M{"message": lines[i%len(lines)]}}
+				event, _ = decoder.Run(event)
+				if _, err := converter.Run(event); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
