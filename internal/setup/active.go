@@ -39,7 +39,30 @@ func LatestTemplate(info beat.Info, esVersion version.V, isServerless bool, fiel
 	}
 	delete(body, "data_stream")
 	body["_meta"] = managedMeta(info.Version)
+	widenConstantKeywords(body)
 	return body, nil
+}
+
+// widenConstantKeywords maps every constant_keyword field as keyword. The
+// destination index collects the documents of every namespace, and a
+// constant_keyword without a value takes the first document's value and
+// rejects every document with another.
+func widenConstantKeywords(node any) {
+	switch m := node.(type) {
+	case mapstr.M:
+		widenConstantKeywords(map[string]any(m))
+	case map[string]any:
+		if m["type"] == "constant_keyword" {
+			m["type"] = "keyword"
+		}
+		for _, v := range m {
+			widenConstantKeywords(v)
+		}
+	case []any:
+		for _, v := range m {
+			widenConstantKeywords(v)
+		}
+	}
 }
 
 // LatestIndexBody creates the destination index with the alias rules and
