@@ -132,6 +132,7 @@ func (e *enrichment) republish(id string) {
 	// NOTE: the copy lacks the fields the input adds itself, such as
 	// log.file.path, log.offset or url.original.
 	client.Publish(stixproc.RepublishEvent(raw))
+	stixproc.GlobalMetrics().Republished.Inc()
 }
 
 // drain waits until every queued indicator was handed to its client.

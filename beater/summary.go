@@ -41,6 +41,7 @@ func printSummary(log *logp.Logger, took time.Duration, published uint64, runner
 	fmt.Fprintf(&b, "tibeat: run finished in %s\n", took.Round(time.Millisecond))
 	fmt.Fprintf(w, "  objects read\t%d\t\n", m.Objects.Get())
 	fmt.Fprintf(w, "  documents published\t%d\t\n", published)
+	fmt.Fprintf(w, "    of which indicators sent again with later context\t%d\t\n", m.Republished.Get())
 	fmt.Fprintf(w, "  indicators\t%d\t\n", m.Indicators.Get())
 	for _, tc := range m.IndicatorTypes() {
 		fmt.Fprintf(w, "    %s\t%d\t\n", tc.Type, tc.Count)
@@ -63,6 +64,7 @@ func printSummary(log *logp.Logger, took time.Duration, published uint64, runner
 	log.Infow("run summary",
 		"objects_read", m.Objects.Get(),
 		"documents_published", published,
+		"republished", m.Republished.Get(),
 		"indicators", m.Indicators.Get(),
 		"decode_errors", m.DecodeErrors.Get(),
 		"object_errors", m.ObjectErrors.Get(),

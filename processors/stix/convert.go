@@ -129,7 +129,6 @@ func (c *Converter) observe(obj map[string]any, raw string) {
 		return
 	}
 	if affected := c.context.Index.Observe(obj, []byte(raw), c.input); len(affected) > 0 {
-		c.metrics.Republished.Add(uint64(len(affected)))
 		c.context.Republish(affected)
 	}
 }

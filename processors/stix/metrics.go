@@ -18,7 +18,7 @@ type Metrics struct {
 	PatternErrors  *monitoring.Uint // indicator patterns that did not parse
 	Warnings       *monitoring.Uint // values kept under stix.* but not mapped
 	Restricted     *monitoring.Uint // non-indicator objects dropped by restrict_to_indicators
-	Republished    *monitoring.Uint // indicators published again because their context changed
+	Republished    *monitoring.Uint // indicators published again because their context changed; the beater counts them
 	indicatorTypes *monitoring.Registry
 
 	mu    sync.Mutex
