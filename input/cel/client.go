@@ -187,8 +187,14 @@ func (t *retryTransport) attempt(req *http.Request, body []byte) (*http.Response
 }
 
 func (t *retryTransport) wait(ctx context.Context, d time.Duration) error {
-	if t.sleep != nil {
-		return t.sleep(ctx, d)
+	return sleepFor(ctx, d, t.sleep)
+}
+
+// sleepFor waits d or until ctx is done. sleep, when not nil, replaces the
+// real wait, so that tests need not wait real seconds.
+func sleepFor(ctx context.Context, d time.Duration, sleep func(context.Context, time.Duration) error) error {
+	if sleep != nil {
+		return sleep(ctx, d)
 	}
 	timer := time.NewTimer(d)
 	defer timer.Stop()

@@ -117,17 +117,7 @@ func (inp *input) now() time.Time {
 }
 
 func (inp *input) wait(ctx context.Context, d time.Duration) error {
-	if inp.sleep != nil {
-		return inp.sleep(ctx, d)
-	}
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-timer.C:
-		return nil
-	}
+	return sleepFor(ctx, d, inp.sleep)
 }
 
 func (inp *input) run(env v2.Context, stored any, pub cursor.Publisher) error {
