@@ -10,8 +10,6 @@ not be written a third time.
 import json
 import os
 
-import pytest
-
 from conftest import file_output_config, get
 
 INDICATOR = {
@@ -45,9 +43,6 @@ def indicator_documents(tibeat):
     return [d for d in docs if get(d, "stix.id") == INDICATOR["id"]]
 
 
-# TODO: fix the product, then drop this mark: strict xfail fails the
-# suite as soon as the test passes.
-@pytest.mark.xfail(strict=True, reason="the context index republishes an indicator whenever a relationship or SDO arrives, even an identical version already applied")
 def test_repeated_context_publishes_once(tibeat):
     folder = tibeat.workdir / "feed"
     folder.mkdir()

@@ -164,8 +164,10 @@ func (x *Index) observeRelationship(obj map[string]any, id string) []string {
 
 	x.mu.Lock()
 	defer x.mu.Unlock()
+	// A version already stored, or an older one, changes nothing: feeds
+	// send the same objects again on every poll.
 	old := x.relations[id]
-	if old != nil && old.Modified.After(r.Modified) {
+	if old != nil && !r.Modified.After(old.Modified) {
 		return nil
 	}
 	x.putRelation(r)
@@ -189,7 +191,7 @@ func (x *Index) observeObject(obj map[string]any, objectType, id string) []strin
 
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	if old := x.objects[id]; old != nil && old.Modified.After(r.Modified) {
+	if old := x.objects[id]; old != nil && !r.Modified.After(old.Modified) {
 		return nil
 	}
 	x.putObject(r)
@@ -206,7 +208,7 @@ func (x *Index) observeMarking(obj map[string]any, id string) []string {
 
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	if old := x.markings[id]; old != nil && old.Modified.After(r.Modified) {
+	if old := x.markings[id]; old != nil && !r.Modified.After(old.Modified) {
 		return nil
 	}
 	x.putMarking(r)

@@ -33,3 +33,30 @@ func TestMarshalEntryMatchesEncodingJSON(t *testing.T) {
 		})
 	}
 }
+
+func TestRepeatedContextReportsNoIndicator(t *testing.T) {
+	x := New(DefaultLimits)
+	indicator := map[string]any{
+		"type": "indicator", "id": "indicator--a", "modified": "2024-01-01T00:00:00Z",
+		"pattern": "[ipv4-addr:value = '198.51.100.1']",
+	}
+	malware := map[string]any{
+		"type": "malware", "id": "malware--m", "modified": "2024-01-01T00:00:00Z", "name": "x",
+	}
+	relation := map[string]any{
+		"type": "relationship", "id": "relationship--r", "modified": "2024-01-01T00:00:00Z",
+		"relationship_type": "indicates", "source_ref": "indicator--a", "target_ref": "malware--m",
+	}
+	x.Observe(indicator, []byte(`{"type":"indicator","id":"indicator--a"}`), "feed")
+	x.Observe(malware, nil, "feed")
+	if got := x.Observe(relation, nil, "feed"); len(got) != 1 {
+		t.Fatalf("first relationship reported %v, want the indicator", got)
+	}
+
+	if got := x.Observe(malware, nil, "feed"); len(got) != 0 {
+		t.Errorf("the same malware version again reported %v, want nothing", got)
+	}
+	if got := x.Observe(relation, nil, "feed"); len(got) != 0 {
+		t.Errorf("the same relationship version again reported %v, want nothing", got)
+	}
+}
