@@ -73,7 +73,7 @@ func (d *Decoder) Run(event *beat.Event) (*beat.Event, error) {
 	if err := jsonAPI.UnmarshalFromString(raw, &obj); err != nil {
 		d.metrics.DecodeErrors.Inc()
 		msg := fmt.Sprintf("invalid STIX object JSON: %v", err)
-		d.log.Warnw("skipped a STIX object that is not valid JSON", "source", sourceOf(event), "error", err)
+		d.log.Warnw("kept a STIX object that is not valid JSON as a pipeline_error document", "source", sourceOf(event), "error", err)
 		markPipelineError(event, msg)
 		return event, nil
 	}
