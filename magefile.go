@@ -15,7 +15,7 @@ import (
 	"github.com/magefile/mage/sh"
 )
 
-// binary is where Build writes tibeat: the repository root, so that the
+// binary is the path Build writes tibeat to: the repository root, so that the
 // default configuration finds the bundled sample under path.home.
 const binary = "tibeat"
 
