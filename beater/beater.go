@@ -65,7 +65,7 @@ func New(b *beat.Beat, raw *conf.C) (beat.Beater, error) {
 	return &tibeat{config: cfg, log: log, ctx: ctx, cancel: cancel}, nil
 }
 
-// Stop asks every input to stop; Run then waits for them and returns.
+// Stop cancels every input. Run then waits for them and returns.
 func (bt *tibeat) Stop() { bt.cancel() }
 
 // Run starts the inputs and blocks until they stop. Under --once it returns
@@ -219,7 +219,7 @@ func (bt *tibeat) run(b *beat.Beat, r *runner) (err error) {
 }
 
 // awaitAcknowledged waits until the output has acknowledged every event, or
-// until the beat is told to stop.
+// until the beat is stopped.
 func (bt *tibeat) awaitAcknowledged(tracker *inflight) {
 	select {
 	case <-tracker.wait():

@@ -110,7 +110,7 @@ func (c *config) Validate() error {
 		return fmt.Errorf("url %q must be an absolute http or https URL", httpclient.Redact(c.URL))
 	}
 	if u.User != nil && c.HTTP.Auth.IsSet() {
-		return errors.New("url holds credentials and an auth method is also set: keep only one")
+		return errors.New("url contains credentials and an auth method is also set: keep only one")
 	}
 
 	switch c.Version {

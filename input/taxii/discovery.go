@@ -193,7 +193,7 @@ func (d *discoverer) selectAPIRoots(discoveryURL *url.URL, res *resource, listed
 }
 
 // resolveAPIRoot resolves an API root URL against the discovery URL as
-// RFC 3986 section 5 says (a value starting with / keeps the discovery
+// RFC 3986 section 5 specifies (a value starting with / keeps the discovery
 // URL's scheme and host) and adds the trailing slash that API root URLs
 // end with.
 func resolveAPIRoot(base *url.URL, raw string) (*url.URL, error) {

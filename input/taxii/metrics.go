@@ -48,7 +48,7 @@ func newCollectionMetrics(parent *monitoring.Registry, id string) *collectionMet
 	}
 }
 
-// discardMetrics counts into a registry nobody reads, for requests made
+// discardMetrics counts into a registry that no endpoint serves, for requests made
 // before collections are known.
 func discardMetrics() *collectionMetrics {
 	return newCollectionMetrics(monitoring.NewRegistry(), "discovery")

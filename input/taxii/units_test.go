@@ -174,7 +174,7 @@ func TestConfigValidation(t *testing.T) {
 		{"url relative", map[string]any{"url": "/taxii2/"}, "absolute http or https URL"},
 		{"version unknown", map[string]any{"url": "https://h/", "version": "3.0"}, "version must be auto, 2.1 or 2.0"},
 		{"two auth methods", map[string]any{"url": "https://h/", "auth": map[string]any{"basic": map[string]any{"user": "u"}, "token": map[string]any{"value": "v"}}}, "only one authentication method"},
-		{"credentials in url and auth", map[string]any{"url": "https://u:p@h/", "auth": map[string]any{"token": map[string]any{"value": "v"}}}, "url holds credentials"},
+		{"credentials in url and auth", map[string]any{"url": "https://u:p@h/", "auth": map[string]any{"token": map[string]any{"value": "v"}}}, "url contains credentials"},
 		{"token type and header", map[string]any{"url": "https://h/", "auth": map[string]any{"token": map[string]any{"type": "Bearer", "header": "X-Key", "value": "v"}}}, "either type"},
 		{"oauth2 incomplete", map[string]any{"url": "https://h/", "auth": map[string]any{"oauth2": map[string]any{"token_url": "https://h/token"}}}, "client_id"},
 		{"limit zero", map[string]any{"url": "https://h/", "limit": 0}, "limit must be at least 1"},

@@ -61,7 +61,7 @@ type Warning struct {
 	// for a pattern syntax error. A value inside a valid pattern that could
 	// not be mapped is named by its object path, such as "url:value".
 	Field string
-	// Message says what is wrong and what was done instead.
+	// Message states what is wrong and what was done instead.
 	Message string
 }
 

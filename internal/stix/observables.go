@@ -292,8 +292,8 @@ func addressKind(addr netip.Addr) string {
 
 // addURL maps url:value. url.original always receives the text as written.
 // The split fields (url.full, url.scheme, url.domain, ...) are set only when
-// the text is an absolute URL with a valid host. Otherwise a warning says
-// why, and the value is still published in url.original.
+// the text is an absolute URL with a valid host. Otherwise a warning gives the
+// reason, and the value is still published in url.original.
 func (f *indicatorFields) addURL(text string) {
 	f.url.original = appendUnique(f.url.original, text)
 	f.setName(text)
@@ -306,8 +306,8 @@ func (f *indicatorFields) addURL(text string) {
 	f.url.full = appendUnique(f.url.full, text)
 	f.url.scheme = appendUnique(f.url.scheme, parts.scheme)
 	// ECS puts the IP address of a URL without a domain name into
-	// url.domain as well, keeping the brackets of an IPv6 literal
-	// (RFC 2732) there; related.ip gets the bare address.
+	// url.domain as well, with the brackets of an IPv6 literal (RFC 2732).
+	// related.ip gets the bare address.
 	domain := parts.host
 	if parts.hostIsIP && strings.Contains(domain, ":") {
 		domain = "[" + domain + "]"

@@ -94,8 +94,8 @@ func splitDN(dn string, visit func(attribute, value string)) {
 	}
 }
 
-// normalizeSerial writes a certificate serial number the way ECS asks for
-// x509.serial_number: upper-case hex without colons (or spaces).
+// normalizeSerial writes a certificate serial number in the form ECS
+// specifies for x509.serial_number: upper-case hex without colons (or spaces).
 func normalizeSerial(s string) string {
 	if strings.IndexAny(s, ": ") >= 0 {
 		s = strings.NewReplacer(":", "", " ", "").Replace(s)

@@ -27,7 +27,7 @@ type ValidationError struct {
 	Offset int
 	// Rule is one of the Rule constants.
 	Rule string
-	// Message says what is wrong.
+	// Message states what is wrong.
 	Message string
 }
 
