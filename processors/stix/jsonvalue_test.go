@@ -32,7 +32,7 @@ var jsonValueSeeds = []string{
 	`{"a":"` + "\xff" + `"}`,
 }
 
-func TestDecodeObjectAgreesWithEncodingJSON(t *testing.T) {
+func TestDecodeObjectMatchesEncodingJSON(t *testing.T) {
 	for _, text := range jsonValueSeeds {
 		checkAgainstEncodingJSON(t, text)
 	}
@@ -50,7 +50,7 @@ func checkAgainstEncodingJSON(t *testing.T, text string) {
 	wantErr := json.Unmarshal([]byte(text), &want)
 	_, isObject := want.(map[string]any)
 	if wantErr == nil && !isObject {
-		// STIX objects are JSON objects; anything else is refused even
+		// STIX objects are JSON objects; anything else is rejected even
 		// when encoding/json would take it into an any.
 		wantErr = errNotObject
 	}
