@@ -8,6 +8,8 @@ import (
 	conf "github.com/elastic/elastic-agent-libs/config"
 	"github.com/elastic/elastic-agent-libs/logp"
 	"github.com/elastic/elastic-agent-libs/mapstr"
+
+	"github.com/tibeat/tibeat/internal/jsonvalue"
 )
 
 // DecodeName is the name users give decode_stix in a processors list.
@@ -61,7 +63,7 @@ func (d *Decoder) Run(event *beat.Event) (*beat.Event, error) {
 		field = rawKey
 	}
 
-	obj, err := decodeObject(raw)
+	obj, err := jsonvalue.Object(raw)
 	if err != nil {
 		d.metrics.DecodeErrors.Inc()
 		msg := fmt.Sprintf("invalid STIX object JSON: %v", err)
