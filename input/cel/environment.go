@@ -93,6 +93,10 @@ func compileProgram(src string, opts programOptions) (*compiledProgram, error) {
 	if err != nil {
 		return nil, fmt.Errorf("invalid xsd setting: %w", err)
 	}
+	json, err := fasterJSON()
+	if err != nil {
+		return nil, err
+	}
 	envOpts := []cel.EnvOption{
 		cel.VariableDecls(decls.NewVariable(root, types.DynType)),
 		cel.OptionalTypes(cel.OptionalTypesVersion(lib.OptionalTypesVersion)),
@@ -100,6 +104,7 @@ func compileProgram(src string, opts programOptions) (*compiledProgram, error) {
 		lib.Collections(),
 		lib.Crypto(),
 		lib.JSON(nil),
+		json,
 		xml,
 		lib.Printf(),
 		lib.Strings(),

@@ -1,7 +1,6 @@
 package cel
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -11,6 +10,8 @@ import (
 	"github.com/elastic/beats/v7/libbeat/beat"
 	"github.com/elastic/elastic-agent-libs/logp"
 	"github.com/elastic/elastic-agent-libs/mapstr"
+
+	"github.com/tibeat/tibeat/internal/jsonvalue"
 )
 
 // eventPublisher turns the events of one evaluation into beat events and
@@ -32,7 +33,7 @@ type eventPublisher struct {
 	// the stored cursor, so that an unchanged cursor is not sent again.
 	published any
 	now       func() time.Time
-	buf       bytes.Buffer
+	buf       []byte // reused for the JSON text of each object
 }
 
 // publish sends the events of one evaluation with either batchCursor (nil
@@ -116,13 +117,11 @@ func isSTIXObject(m map[string]any) bool {
 }
 
 func (p *eventPublisher) objectEvent(i int, obj map[string]any) beat.Event {
-	p.buf.Reset()
-	enc := json.NewEncoder(&p.buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(obj); err != nil {
+	text, err := jsonvalue.AppendUnescaped(p.buf[:0], obj)
+	if err != nil {
 		return p.invalidEvent(i, fmt.Sprintf("it cannot be encoded as JSON: %v", err))
 	}
-	text := bytes.TrimSuffix(p.buf.Bytes(), []byte("\n"))
+	p.buf = text
 	return p.messageEvent(string(text))
 }
 

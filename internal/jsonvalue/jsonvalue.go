@@ -36,17 +36,14 @@ func Object(text string) (map[string]any, error) {
 	defer iterators.ReturnIterator(it)
 
 	if it.WhatIsNext() != jsoniter.ObjectValue {
-		if it.Error != nil && it.Error != io.EOF {
-			return nil, it.Error
-		}
-		return nil, ErrNotObject
+		return nil, strictError(unsafe.Slice(unsafe.StringData(text), len(text)), ErrNotObject)
 	}
 	// STIX objects commonly have 10 to 20 properties, so sizing the top map
 	// for them saves growing it twice.
 	var p parser
 	obj := p.object(it, 16)
 	if err := finish(it); err != nil {
-		return nil, err
+		return nil, strictError(unsafe.Slice(unsafe.StringData(text), len(text)), err)
 	}
 	if p.recheck {
 		var v map[string]any
@@ -66,7 +63,7 @@ func Value(data []byte) (any, error) {
 	var p parser
 	v := p.value(it)
 	if err := finish(it); err != nil {
-		return nil, err
+		return nil, strictError(data, err)
 	}
 	if p.recheck {
 		if err := json.Unmarshal(data, &v); err != nil {
@@ -87,6 +84,17 @@ func finish(it *jsoniter.Iterator) error {
 		return errTrailing
 	}
 	return nil
+}
+
+// strictError returns encoding/json's message for invalid text, which names
+// the offending character and, unlike json-iterator's, is the message users
+// know from Filebeat. A failed parse is rare, so parsing twice costs little.
+func strictError(data []byte, fallback error) error {
+	var v any
+	if err := json.Unmarshal(data, &v); err != nil {
+		return err
+	}
+	return fallback
 }
 
 // parser records whether the text needs a second, strict parse. After an

@@ -1,6 +1,7 @@
 package jsonvalue
 
 import (
+	"bytes"
 	"encoding/json"
 	"reflect"
 	"testing"
@@ -47,6 +48,21 @@ func TestValueMatchesEncodingJSON(t *testing.T) {
 	}
 }
 
+func TestErrorIsEncodingJSONs(t *testing.T) {
+	text := `{"a": <html>}`
+	var v any
+	want := json.Unmarshal([]byte(text), &v).Error()
+
+	_, err := Object(text)
+	if err == nil || err.Error() != want {
+		t.Errorf("Object error = %v, expected %q", err, want)
+	}
+	_, err = Value([]byte(text))
+	if err == nil || err.Error() != want {
+		t.Errorf("Value error = %v, expected %q", err, want)
+	}
+}
+
 func FuzzObject(f *testing.F) {
 	for _, text := range seeds {
 		f.Add(text)
@@ -71,6 +87,9 @@ func checkObject(t *testing.T, text string) {
 	if (err != nil) != (wantErr != nil) {
 		t.Fatalf("Object(%q) error = %v, encoding/json error = %v", text, err, wantErr)
 	}
+	if wantErr == ErrNotObject && err != ErrNotObject {
+		t.Fatalf("Object(%q) error = %v, expected ErrNotObject", text, err)
+	}
 	if err == nil && !reflect.DeepEqual(got, want) {
 		t.Fatalf("Object(%q) = %#v, encoding/json gives %#v", text, got, want)
 	}
@@ -86,4 +105,64 @@ func checkValue(t *testing.T, text string) {
 	if err == nil && !reflect.DeepEqual(got, want) {
 		t.Fatalf("Value(%q) = %#v, encoding/json gives %#v", text, got, want)
 	}
+}
+
+var encodeSeeds = []string{
+	`{"type":"indicator","b":1,"a":[1.5,-0,1e21,1e-7,123456789012345678,1e-300,5e-324],"html":"<a href='x'>&amp;</a>"}`,
+	`{"u":"\u2028\u2029 \ud83d\ude00 \u0000 \u001f \b\f\n\r\t \\ \"","nested":{"z":{},"y":[]}}`,
+	`[null,true,false,"s",0.1,100000000000000000000000,0.000001,0.0000001]`,
+	`{"a":"` + "\xff\xfe" + `"}`,
+}
+
+func TestAppendMatchesEncodingJSON(t *testing.T) {
+	for _, text := range append(encodeSeeds, seeds...) {
+		checkAppend(t, text)
+	}
+}
+
+func FuzzAppend(f *testing.F) {
+	for _, text := range encodeSeeds {
+		f.Add(text)
+	}
+	f.Fuzz(checkAppend)
+}
+
+func checkAppend(t *testing.T, text string) {
+	v, err := Value([]byte(text))
+	if err != nil {
+		return
+	}
+	want, wantErr := json.Marshal(v)
+	got, err := Append(nil, v)
+	if (err != nil) != (wantErr != nil) {
+		t.Fatalf("Append(%q) error = %v, encoding/json error = %v", text, err, wantErr)
+	}
+	if string(got) != string(want) {
+		t.Fatalf("Append(%q) = %s, encoding/json gives %s", text, got, want)
+	}
+}
+
+// Strings that Value never produces, such as invalid UTF-8, can still reach
+// Append from other sources.
+func FuzzAppendString(f *testing.F) {
+	for _, s := range []string{"plain", "\xff\xfe<&>", "\u2028\x00\x7f", "é\xc3"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want, _ := json.Marshal(s)
+		got, _ := Append(nil, s)
+		if string(got) != string(want) {
+			t.Fatalf("Append(%q) = %s, encoding/json gives %s", s, got, want)
+		}
+
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		_ = enc.Encode(s)
+		want = bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+		got, _ = AppendUnescaped(nil, s)
+		if string(got) != string(want) {
+			t.Fatalf("AppendUnescaped(%q) = %s, an Encoder without HTML escaping gives %s", s, got, want)
+		}
+	})
 }
