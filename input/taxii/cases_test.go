@@ -381,6 +381,11 @@ func TestCaseRetryAfterMidWalk(t *testing.T) {
 		"indicator--1e71b13a-0000-4214-96e6-7ebf4e2aaf01",
 		"indicator--1e71b13a-0000-4214-96e6-7ebf4e2aaf02",
 		"indicator--1e71b13a-0000-4214-96e6-7ebf4e2aaf03")
+	// The walk is shorter than checkpointPages, so its position is written
+	// once, with the last object of step 5.
+	if got := cursorUpdateIndexes(pipeline.Published()); !slices.Equal(got, []int{2}) {
+		t.Errorf("cursor updates on events %v, expected one on the third and last event", got)
+	}
 	assertPosition(t, env, peer.caseKey(), "2025-08-01T00:02:00.000000Z")
 }
 

@@ -63,6 +63,9 @@ type requester struct {
 	limiter *rate.Limiter
 	log     *logp.Logger
 	authSet bool
+	// origin is the origin of the url setting, the only one that gets
+	// credentials.
+	origin string
 
 	// mediaWarned holds the URLs, without query, whose unexpected media
 	// type was already logged.
@@ -280,6 +283,11 @@ func (r *requester) statusError(target string, req request, resp *reply) *status
 // hint returns what the user should check after a status that ends the
 // request.
 func (r *requester) hint(status int, req request) string {
+	denied := status == http.StatusUnauthorized || status == http.StatusForbidden
+	if denied && r.authSet && !r.client.SendsCredentials(req.url) {
+		return fmt.Sprintf("this URL is on %s, another origin than the url setting (%s), and credentials go only to the origin of url, so the request carried none; to read it with credentials, give it an input whose url is its API root",
+			httpclient.Origin(req.url), r.origin)
+	}
 	switch status {
 	case http.StatusUnauthorized:
 		if !r.authSet {

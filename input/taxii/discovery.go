@@ -147,9 +147,11 @@ func (d *discoverer) fromDiscovery(ctx context.Context, discoveryURL *url.URL, r
 
 	var chosen []apiRootListing
 	for _, root := range appendMissing(listed, selected) {
-		d.requester.client.Trust(root)
-		listing := d.listCollections(ctx, root, version)
 		isSelected := containsURL(selected, root)
+		if isSelected {
+			d.warnCrossOrigin(root)
+		}
+		listing := d.listCollections(ctx, root, version)
 		if listing.err != nil {
 			if isSelected {
 				return nil, listing.err
@@ -163,6 +165,24 @@ func (d *discoverer) fromDiscovery(ctx context.Context, discoveryURL *url.URL, r
 		}
 	}
 	return d.choose(chosen)
+}
+
+// warnCrossOrigin logs that a selected API root on another origin than the
+// url setting is read without credentials.
+//
+// A discovery resource is data from the server. An attacker who can change
+// it, or the server's operator, could list an API root on a host they
+// control. Sending the credentials there would hand them over, so they go
+// only to the origin of the url setting, as browsers and Go's client do on
+// redirects. The API root is still requested, without credentials, because
+// some servers keep public API roots on another host; a private one then
+// fails with 401 or 403 and an error that says how to configure it.
+func (d *discoverer) warnCrossOrigin(root *url.URL) {
+	if !d.requester.authSet || d.requester.client.SendsCredentials(root) {
+		return
+	}
+	d.log.Warnw("TAXII API root is on another origin than the url setting, so it is requested without credentials; to read it with credentials, set url to this API root",
+		"taxii.api_root", httpclient.RedactURL(root), "url.original", httpclient.Redact(d.cfg.URL))
 }
 
 // selectAPIRoots returns the api_roots setting resolved against the

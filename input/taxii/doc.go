@@ -16,6 +16,10 @@
 // id and title. Discovery runs at the first run and again after a run in
 // which a collection answered 404.
 //
+// Credentials go only to the origin (scheme, host and port) of the url
+// setting. An API root that discovery lists on another origin is requested
+// without them; discoverer.warnCrossOrigin explains why.
+//
 // # Cursor
 //
 // input-cursor takes its sources when the input is configured, but the
@@ -34,19 +38,29 @@
 //     holds a copy of the whole map taken when that event was published
 //     (cursorKeeper), so an update never stores a position of another
 //     collection whose page was published later.
+//
 //   - A position only moves forward, and only to a header that parses as
 //     an RFC 3339 timestamp. An empty page, a missing header or a header
 //     such as "undefined" keeps the stored position, and a stored position
 //     is never replaced by initial_interval.
+//
 //   - added_after is exclusive and pages may split objects that share a
 //     date_added, so a page's position is stored only when the next page
 //     starts later, when the walk reached the end of the collection, or
 //     when the walk continues by date from it. Otherwise the position waits
 //     for a later page.
 //
+//   - A walk attaches a position to an event every checkpointPages pages
+//     and on its last page, not on every page, so a short walk writes the
+//     registry once (see checkpointPages for the trade-off).
+//
+//   - A page without a usable X-TAXII-Date-Added-Last takes the greatest
+//     date_added of its objects from the collection's manifest (TAXII 2.1
+//     only). Without that either, the position stays where it is.
+//
 // What a restart replays: the pages after the last stored position, that
-// is the objects not yet acknowledged plus at most the pages held back by
-// the rule above. A repeat keeps its document _id, which the processors
+// is the objects not yet acknowledged plus at most checkpointPages pages
+// and the pages held back by the rule above. A repeat keeps its document _id, which the processors
 // derive from the STIX id and modified. A next token is never stored: it
 // is valid only in the walk that received it.
 //

@@ -193,6 +193,7 @@ func (inp *input) newRuntime(ctx context.Context, log *logp.Logger, keeper *curs
 		limiter: inp.config.RateLimit.limiter(),
 		log:     log,
 		authSet: inp.config.HTTP.Auth.IsSet(),
+		origin:  httpclient.Origin(start),
 	}
 	return &runtime{
 		ctx:          ctx,

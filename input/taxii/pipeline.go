@@ -2,7 +2,6 @@ package taxii
 
 import (
 	"context"
-	"encoding/json"
 	"hash/maphash"
 	"net/http"
 	"sync/atomic"
@@ -17,7 +16,7 @@ import (
 // page is one reply of a walk.
 type page struct {
 	// objects are the raw texts of the STIX objects, never decoded here.
-	objects []json.RawMessage
+	objects []rawObject
 	// first and last are the X-TAXII-Date-Added-First and -Last headers,
 	// byte for byte.
 	first, last string
@@ -32,7 +31,7 @@ type page struct {
 }
 
 // pageOf builds a page from a reply's objects and date headers.
-func pageOf(objects []json.RawMessage, header http.Header, addedAfter string) *page {
+func pageOf(objects []rawObject, header http.Header, addedAfter string) *page {
 	p := &page{
 		objects:    objects,
 		first:      header.Get("X-TAXII-Date-Added-First"),
@@ -71,6 +70,10 @@ type collectionRun struct {
 	// headerWarned is set once a page without a usable
 	// X-TAXII-Date-Added-Last has been logged.
 	headerWarned atomic.Bool
+	// manifestUsed and manifestWarned are set once the manifest fallback
+	// for such pages has been logged as used or as failed.
+	manifestUsed   atomic.Bool
+	manifestWarned atomic.Bool
 }
 
 // walk reads a collection from its stored position, or from now minus
@@ -107,11 +110,12 @@ func (w *walker) walk(ctx context.Context, c *collectionRun) error {
 
 	progress := newProgressLog(c.log, w.clock.Now())
 	var (
-		pending *page
-		walkErr error
-		objects uint64
-		pages   uint64
-		last    *page
+		pending    *page
+		walkErr    error
+		objects    uint64
+		pages      uint64
+		last       *page
+		checkpoint checkpointer
 	)
 	for r := range results {
 		if r.err != nil {
@@ -124,7 +128,8 @@ func (w *walker) walk(ctx context.Context, c *collectionRun) error {
 			continue
 		}
 		if pending != nil {
-			if err := w.publishPage(c, pending, w.safePosition(c, pending, r.page, false)); err != nil {
+			position := checkpoint.pass(w.safePosition(c, pending, r.page, false), false)
+			if err := w.publishPage(c, pending, position); err != nil {
 				cancel()
 				drain(results)
 				return err
@@ -136,7 +141,8 @@ func (w *walker) walk(ctx context.Context, c *collectionRun) error {
 	}
 	if pending != nil {
 		complete := walkErr == nil && last != nil && last.final
-		if err := w.publishPage(c, pending, w.safePosition(c, pending, nil, complete)); err != nil {
+		position := checkpoint.pass(w.safePosition(c, pending, nil, complete), true)
+		if err := w.publishPage(c, pending, position); err != nil {
 			return err
 		}
 	}
@@ -187,7 +193,7 @@ func (w *walker) fetcher(c *collectionRun) fetchFunc {
 func (w *walker) safePosition(c *collectionRun, p, next *page, complete bool) *collectionCursor {
 	if _, ok := parseTimestamp(p.last); !ok {
 		if c.headerWarned.CompareAndSwap(false, true) {
-			c.log.Warnw("TAXII page has no usable X-TAXII-Date-Added-Last header, so the stored position cannot advance past it",
+			c.log.Warnw("TAXII page has no usable X-TAXII-Date-Added-Last header and no date_added in the manifest, so the stored position cannot advance past it",
 				"url.original", httpclient.RedactURL(c.objects), "header", p.last)
 		}
 		return nil
@@ -209,6 +215,44 @@ func (w *walker) safePosition(c *collectionRun, p, next *page, complete bool) *c
 	return &collectionCursor{AddedAfter: p.last}
 }
 
+// checkpointPages is how many pages a walk publishes, at most, between two
+// stored positions.
+//
+// Storing the position of every page would write the registry once per
+// page, which for small pages is once per few objects. Storing it only at
+// the end of a walk would make a crash during a long first backfill start
+// the whole walk again. In between, a walk of up to checkpointPages pages
+// writes its position once, when its last page is acknowledged, and a
+// crash or stop repeats at most about checkpointPages pages, plus the
+// pages held back by the rule of safePosition. Nothing is skipped either
+// way: every stored position is one whose objects were all acknowledged.
+const checkpointPages = 10
+
+// checkpointer holds back the safe positions of a walk until one is due.
+type checkpointer struct {
+	// latestSafe is the latest safe position not yet attached to an event.
+	latestSafe *collectionCursor
+	// pages counts the pages published since a position was attached.
+	pages int
+}
+
+// pass takes the safe position of a page about to be published, nil for
+// none, and returns the position to attach to the page's last event. That
+// is the latest safe one when checkpointPages pages have passed or the page
+// is the last of the walk, else nil.
+func (cp *checkpointer) pass(safe *collectionCursor, lastPage bool) *collectionCursor {
+	cp.pages++
+	if safe != nil && (cp.latestSafe == nil || advances(*cp.latestSafe, true, safe.AddedAfter)) {
+		cp.latestSafe = safe
+	}
+	if cp.latestSafe == nil || (!lastPage && cp.pages < checkpointPages) {
+		return nil
+	}
+	position := cp.latestSafe
+	cp.latestSafe, cp.pages = nil, 0
+	return position
+}
+
 // publishPage publishes one event per object of p. The position, if any,
 // goes with the last event, so that it is stored only once the output has
 // acknowledged the whole page.
@@ -219,7 +263,7 @@ func (w *walker) publishPage(c *collectionRun, p *page, position *collectionCurs
 		event := beat.Event{
 			Timestamp: now,
 			Fields: mapstr.M{
-				"message": string(raw),
+				"message": raw.text(),
 				"url":     mapstr.M{"original": source},
 			},
 		}
@@ -263,11 +307,11 @@ func newRecentObjects() *recentObjects {
 
 // add records the objects of a page and returns how many were not among
 // the recent ones.
-func (r *recentObjects) add(objects []json.RawMessage) int {
+func (r *recentObjects) add(objects []rawObject) int {
 	keys := make([]uint64, 0, len(objects))
 	fresh := 0
 	for _, raw := range objects {
-		k := maphash.String(r.seed, objectVersionKey(raw))
+		k := maphash.String(r.seed, raw.versionKey())
 		if r.set[k] == 0 {
 			fresh++
 		}
@@ -286,18 +330,4 @@ func (r *recentObjects) add(objects []json.RawMessage) int {
 		r.pages = r.pages[1:]
 	}
 	return fresh
-}
-
-// objectVersionKey names a version of a STIX object: its id and modified.
-// Objects without modified, such as STIX 2.1 cyber observables, have one
-// version; text that is not an object stands for itself.
-func objectVersionKey(raw json.RawMessage) string {
-	var head struct {
-		ID       string `json:"id"`
-		Modified string `json:"modified"`
-	}
-	if json.Unmarshal(raw, &head) != nil || head.ID == "" {
-		return string(raw)
-	}
-	return head.ID + "|" + head.Modified
 }

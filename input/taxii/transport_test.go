@@ -413,11 +413,13 @@ func TestOAuth2RejectedClient(t *testing.T) {
 
 func TestClientRateLimit(t *testing.T) {
 	peer := newRecordingPeer(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		// Pages carry their dates, so that no manifest request is made.
+		added := fmt.Sprintf("2024-01-%02dT00:00:00.000000Z", n)
 		if n < 5 {
-			writeEnvelope(w, true, fmt.Sprint(n+1), "", "", indicatorID(n))
+			writeEnvelope(w, true, fmt.Sprint(n+1), added, added, indicatorID(n))
 			return
 		}
-		writeEnvelope(w, false, "", "", "", indicatorID(n))
+		writeEnvelope(w, false, "", added, added, indicatorID(n))
 	})
 	started := time.Now()
 	err, _, _ := runFault(t, peer, map[string]any{"rate_limit": map[string]any{"limit": 20, "burst": 1}})
@@ -452,7 +454,8 @@ func TestNextThatNeverAdvances(t *testing.T) {
 
 func TestMaxPages(t *testing.T) {
 	peer := newRecordingPeer(t, func(w http.ResponseWriter, r *http.Request, n int) {
-		writeEnvelope(w, true, fmt.Sprint(n+1), "", "", indicatorID(n))
+		added := fmt.Sprintf("2024-01-%02dT00:00:00.000000Z", n)
+		writeEnvelope(w, true, fmt.Sprint(n+1), added, added, indicatorID(n))
 	})
 	err, pipeline, _ := runFault(t, peer, map[string]any{"max_pages": 3})
 	if err != nil {

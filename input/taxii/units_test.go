@@ -1,7 +1,6 @@
 package taxii
 
 import (
-	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -131,7 +130,7 @@ func TestSafePositionWaitsForTies(t *testing.T) {
 	keeper := newCursorKeeper(cursorState{}, nil)
 	w := &walker{keeper: keeper}
 	c := &collectionRun{collection: &collection{key: "k", objects: &url.URL{}}, log: logp.NewNopLogger()}
-	page1 := &page{objects: []json.RawMessage{[]byte(`{}`)}, first: "2024-01-01T00:00:00Z", last: "2024-01-01T00:00:10Z"}
+	page1 := &page{objects: []rawObject{[]byte(`{}`)}, first: "2024-01-01T00:00:00Z", last: "2024-01-01T00:00:10Z"}
 	tie := &page{first: "2024-01-01T00:00:10Z"}
 	later := &page{first: "2024-01-01T00:00:11Z"}
 

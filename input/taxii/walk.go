@@ -17,15 +17,15 @@ import (
 // server that speaks TAXII 2.0. Nothing was published by then.
 var errUseTAXII20 = errors.New("the server speaks TAXII 2.0")
 
-// envelope is a TAXII 2.1 objects reply. Objects stay raw: the processors
-// decode them.
+// envelope is a TAXII 2.1 objects reply, or a TAXII 2.0 bundle. Objects
+// stay raw because the processors decode them.
 type envelope struct {
-	More    bool              `json:"more"`
-	Next    json.RawMessage   `json:"next"`
-	Objects []json.RawMessage `json:"objects"`
+	More    bool
+	Next    json.RawMessage
+	Objects []rawObject
 	// Type is set when a server replies with a STIX bundle, as TAXII 2.0
 	// servers do.
-	Type string `json:"type"`
+	Type string
 }
 
 // nextToken returns next as text. The specification makes it a string,
@@ -42,7 +42,8 @@ func (e *envelope) nextToken() string {
 	return string(raw)
 }
 
-// fetch21 walks a TAXII 2.1 collection with limit and next.
+// fetch21 walks a TAXII 2.1 collection with limit and next. A page without
+// a usable X-TAXII-Date-Added-Last takes its dates from the manifest.
 //
 // Every request of the walk repeats the filters of its first request
 // (added_after, match[...], limit) because servers tie next to them:
@@ -70,8 +71,8 @@ func (w *walker) fetch21(ctx context.Context, c *collectionRun, addedAfter strin
 			return err
 		}
 
-		var env envelope
-		if err := json.Unmarshal(resp.body, &env); err != nil {
+		env, err := decodeEnvelope(resp.body)
+		if err != nil {
 			return fmt.Errorf("GET %s: the reply is not a TAXII envelope: %w", target, err)
 		}
 		if c.version == versionAuto && n == 1 {
@@ -83,6 +84,11 @@ func (w *walker) fetch21(ctx context.Context, c *collectionRun, addedAfter strin
 		c.metrics.pages.Inc()
 
 		p := pageOf(env.Objects, resp.header, filters.Get("added_after"))
+		if _, ok := parseTimestamp(p.last); !ok && len(p.objects) > 0 {
+			if err := w.addDatesFromManifest(ctx, c, filters, p); err != nil {
+				return err
+			}
+		}
 		fresh := recent.add(env.Objects)
 		next := env.nextToken()
 
@@ -105,7 +111,7 @@ func (w *walker) fetch21(ctx context.Context, c *collectionRun, addedAfter strin
 			query.Set("next", next)
 		default:
 			if _, ok := parseTimestamp(p.last); !ok {
-				c.log.Warnw("TAXII reply sets more without next and without a valid X-TAXII-Date-Added-Last; ending the run",
+				c.log.Warnw("TAXII reply sets more without next, and neither X-TAXII-Date-Added-Last nor the manifest gives a date to continue from; ending the run",
 					"url.original", target, "header", p.last)
 				return emit(p)
 			}

@@ -2,7 +2,6 @@ package taxii
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -10,11 +9,6 @@ import (
 
 	"github.com/tibeat/tibeat/input/internal/httpclient"
 )
-
-// bundle is a TAXII 2.0 objects reply. Objects stay raw.
-type bundle struct {
-	Objects []json.RawMessage `json:"objects"`
-}
 
 // contentRange is a parsed "items <first>-<last>/<total>" header; total is
 // -1 when the server wrote *.
@@ -71,11 +65,14 @@ func (w *walker) fetch20(ctx context.Context, c *collectionRun, addedAfter strin
 			return emit(&page{final: true, addedAfter: addedAfter})
 		}
 
-		var b bundle
-		if err := json.Unmarshal(resp.body, &b); err != nil {
+		b, err := decodeEnvelope(resp.body)
+		if err != nil {
 			return fmt.Errorf("GET %s (Range %s): the reply is not a STIX bundle: %w", target, rangeItems, err)
 		}
 		c.metrics.pages.Inc()
+		// NOTE: unlike a TAXII 2.1 walk, a page without a usable
+		// X-TAXII-Date-Added-Last does not ask the TAXII 2.0 manifest, so
+		// it leaves the stored position where it was.
 		p := pageOf(b.Objects, resp.header, addedAfter)
 
 		next := start + len(b.Objects)

@@ -86,12 +86,23 @@ func (c *Client) Scrub(text string) string {
 }
 
 // Trust allows credentials to be sent to the origin of u: its scheme, host
-// and port. Inputs trust the configured URL and the API roots a discovery
-// endpoint of that URL lists.
+// and port. Inputs trust only the origin of their configured URL, never a
+// URL taken from a server's reply.
 func (c *Client) Trust(u *url.URL) {
 	c.auth.mu.Lock()
 	defer c.auth.mu.Unlock()
 	c.auth.trusted[Origin(u)] = true
+}
+
+// SendsCredentials reports whether a request to u carries the configured
+// credentials: an auth method is set and u is on a trusted origin.
+func (c *Client) SendsCredentials(u *url.URL) bool {
+	if c.auth.apply == nil {
+		return false
+	}
+	c.auth.mu.Lock()
+	defer c.auth.mu.Unlock()
+	return c.auth.trusted[Origin(u)]
 }
 
 // HasAuth reports whether the client sends credentials.
