@@ -754,6 +754,11 @@ func TestConvertExpiration(t *testing.T) {
 			date:       "2024-05-08T00:00:00.000Z", reason: "default",
 		},
 		{
+			name:       "default stops at the last four-digit year",
+			properties: map[string]any{"modified": "9999-12-01T00:00:00.000Z"},
+			date:       "9999-12-31T23:59:59.999Z", reason: "default",
+		},
+		{
 			name:       "revoked false is not revoked",
 			properties: map[string]any{"modified": "2024-05-01T00:00:00.000Z", "revoked": false},
 			date:       "2024-07-30T00:00:00.000Z", reason: "default",

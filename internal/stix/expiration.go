@@ -60,5 +60,14 @@ func indicatorExpiration(t *objectTimes, revoked bool, lifetime time.Duration) (
 	if !ok {
 		return expiration{}, false
 	}
-	return expiration{timestamp{base.time.Add(lifetime), base.digits}, ExpirationDefault}, true
+	date := base.time.Add(lifetime)
+	if date.After(latestTimestamp) {
+		// RFC 3339, and so STIX and Elasticsearch's date format, has
+		// four-digit years only.
+		date = latestTimestamp
+	}
+	return expiration{timestamp{date, base.digits}, ExpirationDefault}, true
 }
+
+// latestTimestamp is the last instant a four-digit year can write.
+var latestTimestamp = time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC)
