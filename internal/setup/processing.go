@@ -22,8 +22,13 @@ func DataStreamFields(namespace string) mapstr.M {
 	}
 }
 
+// ECSVersion is the version of the Elastic Common Schema whose fields and
+// values the documents follow. libbeat's own ecs.version is 8.0.0, but the
+// STIX mapping follows ECS 9, for example in threat.indicator.x509.
+const ECSVersion = "9.0.0"
+
 // Processing returns tibeat's processing.SupportFactory: libbeat's default
-// (ecs.version, host.*, agent.*) plus DataStreamFields. libbeat adds these
+// (host.*, agent.*) plus ecs.version and DataStreamFields. libbeat adds these
 // built-in fields without overwriting, so an input that sets
 // data_stream.namespace in its fields (with fields_under_root) keeps it.
 func Processing() processing.SupportFactory {
@@ -33,7 +38,7 @@ func Processing() processing.SupportFactory {
 			return nil, err
 		}
 		factory := processing.MakeDefaultSupport(true, nil,
-			processing.WithECS,
+			processing.WithFields(mapstr.M{"ecs": mapstr.M{"version": ECSVersion}}),
 			processing.WithHost,
 			processing.WithAgentMeta(),
 			processing.WithFields(DataStreamFields(cfg.DataStream.Namespace)),

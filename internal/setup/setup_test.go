@@ -200,6 +200,8 @@ func TestProcessingAddsDataStreamFieldsWithoutOverwriting(t *testing.T) {
 				"data_stream.dataset":   "ti_tibeat.indicator",
 				"data_stream.namespace": tt.want,
 				"event.dataset":         "ti_tibeat.indicator",
+				// The STIX mapping follows ECS 9, not libbeat's 8.0.0.
+				"ecs.version": "9.0.0",
 			} {
 				got, _ := event.Fields.GetValue(field)
 				if got != want {
