@@ -120,7 +120,7 @@ func (e *enrichment) loop() {
 }
 
 func (e *enrichment) republish(id string) {
-	raw, input, ok := e.index.Stored(id)
+	raw, input, source, ok := e.index.Stored(id)
 	if !ok {
 		return
 	}
@@ -129,9 +129,7 @@ func (e *enrichment) republish(id string) {
 		e.log.Warnw("cannot publish an enriched indicator again: its input is not running", "stix.id", id, "input_id", input)
 		return
 	}
-	// NOTE: the copy lacks the fields the input adds itself, such as
-	// log.file.path, log.offset or url.original.
-	client.Publish(stixproc.RepublishEvent(raw))
+	client.Publish(stixproc.RepublishEvent(raw, source))
 	stixproc.GlobalMetrics().Republished.Inc()
 }
 

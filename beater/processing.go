@@ -46,7 +46,8 @@ func stixConfig(defaults, input *conf.C) (stixproc.Config, error) {
 
 // processingEditor returns the pipeline client settings of one input. The
 // processors run in this order: the index setting, decode_stix, stix_to_ecs,
-// then the user's processors, so that user processors see ECS documents.
+// stix_context_revision when stixContext is set, then the user's
+// processors, so that user processors see ECS documents.
 //
 // With stixContext set, the STIX processors share its context index, and an
 // indicator republished for the input goes through these processors again.
@@ -83,6 +84,9 @@ func processingEditor(info beat.Info, stixDefaults, inputCfg *conf.C, stixContex
 		}
 		list.AddProcessor(stixproc.NewDecoder(stixCfg, info.Logger))
 		list.AddProcessor(stixproc.NewConverter(stixCfg, info.Logger))
+		if revisions := stixproc.NewRevisions(stixCfg); revisions != nil {
+			list.AddProcessor(revisions)
+		}
 		if client.Processing.Processor != nil {
 			list.AddProcessor(client.Processing.Processor)
 		}

@@ -73,23 +73,34 @@ func LatestIndexBody() map[string]any {
 	}
 }
 
+// RevisionDateField orders the documents of one indicator: its STIX
+// modified time plus one nanosecond per context revision (see the
+// stix_context_revision processor). It is a date_nanos field.
+const RevisionDateField = "stix.ioc_revision_date"
+
 // Transform returns the latest transform. It keeps, per stix.id, the
-// indicator document with the greatest threat.indicator.modified_at, so a
-// new version replaces the old one whatever order the versions arrived in.
-// Documents leave the destination once stix.ioc_expiration_date has passed
-// (the retention policy), and revoked ones right after the checkpoint that
-// wrote them (LatestPipeline sets their expiration date to the revocation).
+// indicator document with the greatest stix.ioc_revision_date: the newest
+// STIX version, and of its copies the one with the newest context,
+// whatever order they arrived in. Documents leave the destination once
+// stix.ioc_expiration_date has passed (the retention policy), and revoked
+// ones right after the checkpoint that wrote them (LatestPipeline sets their
+// expiration date to the revocation).
 //
-// The source query keeps every version of every indicator: filtering out
-// revoked or expired versions would let an older, still active version win.
+// The source query keeps every indicator document, STIX indicators and
+// cyber-observables or observed-data published as indicators alike, and
+// every version of each: filtering out revoked or expired versions would
+// let an older, still active version win. Documents written before
+// stix.ioc_revision_date existed have no value for it and sort after every
+// document that has one, which is Elasticsearch's default for a missing
+// sort value.
 func Transform(version string) map[string]any {
 	return map[string]any{
 		"description": "tibeat active indicators: the newest version of each STIX indicator, removed once revoked or expired",
 		"source": map[string]any{
 			"index": []string{SourceIndexPattern},
 			"query": map[string]any{"bool": map[string]any{"filter": []any{
-				map[string]any{"term": map[string]any{"stix.type": "indicator"}},
-				map[string]any{"exists": map[string]any{"field": "threat.indicator.modified_at"}},
+				map[string]any{"term": map[string]any{"event.type": "indicator"}},
+				map[string]any{"exists": map[string]any{"field": "stix.id"}},
 			}}},
 		},
 		"dest": map[string]any{
@@ -98,7 +109,7 @@ func Transform(version string) map[string]any {
 		},
 		"latest": map[string]any{
 			"unique_key": []string{"stix.id"},
-			"sort":       "threat.indicator.modified_at",
+			"sort":       RevisionDateField,
 		},
 		"sync": map[string]any{"time": map[string]any{
 			"field": "event.ingested",

@@ -3,6 +3,7 @@ package setup
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -266,8 +267,11 @@ func TestTransform(t *testing.T) {
 	tr := Transform(testVersion)
 
 	latest := tr["latest"].(map[string]any)
-	if fmt.Sprint(latest["unique_key"]) != "[stix.id]" || latest["sort"] != "threat.indicator.modified_at" {
-		t.Errorf("latest = %v", latest)
+	if fmt.Sprint(latest["unique_key"]) != "[stix.id]" {
+		t.Errorf("unique_key = %v, want [stix.id]", latest["unique_key"])
+	}
+	if latest["sort"] != "stix.ioc_revision_date" {
+		t.Errorf("sort = %v, want stix.ioc_revision_date, which orders context revisions after versions", latest["sort"])
 	}
 	retention := tr["retention_policy"].(map[string]any)["time"].(map[string]any)
 	if retention["field"] != "stix.ioc_expiration_date" {
@@ -282,6 +286,34 @@ func TestTransform(t *testing.T) {
 	}
 	if tr["settings"].(map[string]any)["unattended"] != true {
 		t.Error("the transform must be unattended to start before its source exists")
+	}
+}
+
+// Every indicator document, whatever STIX type it came from, carries the
+// ECS event.type indicator, so the source query must select on it rather
+// than on stix.type.
+func TestTransformSourceQuery(t *testing.T) {
+	source := Transform(testVersion)["source"].(map[string]any)
+	filters := source["query"].(map[string]any)["bool"].(map[string]any)["filter"].([]any)
+
+	var terms []string
+	for _, clause := range filters {
+		if term, ok := clause.(map[string]any)["term"]; ok {
+			terms = append(terms, fmt.Sprint(term))
+		}
+	}
+	if !slices.Contains(terms, "map[event.type:indicator]") {
+		t.Errorf("term filters = %v, want event.type indicator", terms)
+	}
+	for _, term := range terms {
+		if strings.Contains(term, "stix.type") {
+			t.Errorf("term filter %s drops observables published as indicators", term)
+		}
+	}
+	for _, clause := range filters {
+		if exists, ok := clause.(map[string]any)["exists"]; ok && fmt.Sprint(exists) == "map[field:threat.indicator.modified_at]" {
+			t.Error("an exists filter on threat.indicator.modified_at drops cyber-observables, which have no modified")
+		}
 	}
 }
 

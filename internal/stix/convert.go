@@ -22,7 +22,8 @@ type Options struct {
 	// ObservablesAsIndicators makes indicator documents of cyber-observable
 	// objects (ipv4-addr, ipv6-addr, domain-name, url, file, email-addr,
 	// autonomous-system, x509-certificate, windows-registry-key, mac-addr)
-	// and of observed-data objects that embed them in objects, with the
+	// and of observed-data objects that embed them in objects or refer to
+	// them in object_refs (resolved through Context), with the
 	// threat.indicator fields that a pattern over the same values gives.
 	ObservablesAsIndicators bool
 	// Context, when set, adds to each indicator what relationships link it
@@ -115,7 +116,7 @@ func Convert(obj map[string]any, opts *Options) (*Document, error) {
 
 	var observed *indicatorFields
 	if opts.ObservablesAsIndicators {
-		if values, ok := observedValues(objectType, obj); ok {
+		if values, ok := observedValues(objectType, obj, opts.Context); ok {
 			observed = &values
 		}
 	}

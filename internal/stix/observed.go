@@ -29,24 +29,49 @@ var x509Properties = []string{
 	"signature_algorithm", "subject_public_key_algorithm", "version",
 }
 
+// ObservableSource provides cyber-observable objects that arrived apart
+// from the observed-data that refers to them. A ContextSource that also
+// implements it lets STIX 2.1 observed-data resolve its object_refs.
+type ObservableSource interface {
+	// Observable returns the decoded cyber-observable object with the given
+	// id, or ok false when it has not arrived.
+	Observable(id string) (obj map[string]any, ok bool)
+}
+
+// IsObservableIndicatorType reports whether Options.ObservablesAsIndicators
+// turns objects of the given type into indicator documents.
+func IsObservableIndicatorType(objectType string) bool {
+	return observableIndicatorTypes[objectType]
+}
+
 // observedValues returns the ECS values of a cyber-observable object, or of
-// the objects embedded in an observed-data object, when they are read as
-// indicators. ok is false for other objects and for observed-data without
-// an embedded object of a known type.
+// the objects an observed-data object embeds (objects, STIX 2.0) or refers
+// to (object_refs, STIX 2.1), when they are read as indicators. ok is false
+// for other objects and for observed-data without an object of a known
+// type.
 //
-// NOTE: STIX 2.1 observed-data that lists its objects in object_refs only
-// gives no indicator document. The referenced objects do, when the feed
-// sends them.
-func observedValues(objectType string, obj map[string]any) (values indicatorFields, ok bool) {
+// object_refs resolve through source when it implements ObservableSource.
+// A reference to an object that has not arrived yet gives nothing, so the
+// document covers the objects known at conversion time.
+func observedValues(objectType string, obj map[string]any, source ContextSource) (values indicatorFields, ok bool) {
 	if objectType == "observed-data" {
-		embedded, _ := obj["objects"].(map[string]any)
-		for _, key := range sortedKeys(embedded) {
-			if sco, isMap := embedded[key].(map[string]any); isMap {
-				scoType, _ := sco["type"].(string)
-				if observableIndicatorTypes[scoType] {
-					values.addObservable(scoType, sco)
-					ok = true
+		if embedded, isMap := obj["objects"].(map[string]any); isMap {
+			for _, key := range sortedKeys(embedded) {
+				if sco, isMap := embedded[key].(map[string]any); isMap {
+					ok = values.addObservableOf(sco) || ok
 				}
+			}
+			return values, ok
+		}
+		observables, canResolve := source.(ObservableSource)
+		refs, _ := obj["object_refs"].([]any)
+		if !canResolve || len(refs) == 0 {
+			return values, false
+		}
+		for _, ref := range refs {
+			id, _ := ref.(string)
+			if sco, found := observables.Observable(id); found {
+				ok = values.addObservableOf(sco) || ok
 			}
 		}
 		return values, ok
@@ -56,6 +81,17 @@ func observedValues(objectType string, obj map[string]any) (values indicatorFiel
 	}
 	values.addObservable(objectType, obj)
 	return values, true
+}
+
+// addObservableOf maps an object found through observed-data when its type
+// is one read as an indicator, and reports whether it was.
+func (f *indicatorFields) addObservableOf(sco map[string]any) bool {
+	scoType, _ := sco["type"].(string)
+	if !observableIndicatorTypes[scoType] {
+		return false
+	}
+	f.addObservable(scoType, sco)
+	return true
 }
 
 // addObservable maps the properties of one cyber-observable object the way

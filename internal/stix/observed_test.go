@@ -267,3 +267,76 @@ func TestObservedDataWithoutKnownObjects(t *testing.T) {
 		})
 	}
 }
+
+// observableStore is a ContextSource that also resolves object_refs.
+type observableStore map[string]map[string]any
+
+func (s observableStore) IndicatorContext(string) *IndicatorContext { return nil }
+func (s observableStore) MarkingTLP(string) (TLP, bool)             { return TLP{}, false }
+func (s observableStore) Observable(id string) (map[string]any, bool) {
+	obj, ok := s[id]
+	return obj, ok
+}
+
+// STIX 2.1 observed-data refers to its objects through object_refs. Each
+// object that the source holds is mapped as the object itself would be, and
+// the times come from first_observed, last_observed and modified.
+func TestObservedDataObjectRefs(t *testing.T) {
+	file := dataFile("oasis-examples/cti-documentation/sighting-of-observed-data.json")
+	observed := findObject(t, file, "observed-data--cf8eaa41-6f4c-482e-89b9-9cd2d6a83cb1")
+	store := observableStore{"file--364fe3e5-b1f4-5ba3-b951-ee5983b3538d": findObject(t, file, "file--364fe3e5-b1f4-5ba3-b951-ee5983b3538d")}
+
+	doc := convertWith(t, observed, &Options{ObservablesAsIndicators: true, Context: store})
+
+	if !doc.Indicator {
+		t.Fatal("Indicator = false, want an indicator document")
+	}
+	checkField(t, doc, "threat.indicator.id", list("observed-data--cf8eaa41-6f4c-482e-89b9-9cd2d6a83cb1"))
+	checkField(t, doc, "threat.indicator.type", list("file"))
+	checkField(t, doc, "threat.indicator.file.hash.md5", list("1717b7fff97d37a1e1a0029d83492de1"))
+	checkField(t, doc, "threat.indicator.file.hash.sha1", list("c79a326f8411e9488bdc3779753e1e3489aaedea"))
+	checkField(t, doc, "threat.indicator.file.name", list("resume.pdf"))
+	checkField(t, doc, "threat.indicator.file.size", list(int64(83968)))
+	checkField(t, doc, "threat.indicator.first_seen", "2017-02-27T21:37:11.213Z")
+	checkField(t, doc, "threat.indicator.last_seen", "2017-02-27T21:37:11.213Z")
+	checkField(t, doc, "threat.indicator.modified_at", "2017-02-28T19:37:11.213Z")
+	checkField(t, doc, "related.hash", list("1717b7fff97d37a1e1a0029d83492de1", "c79a326f8411e9488bdc3779753e1e3489aaedea"))
+}
+
+// object_refs keep their order, references the source does not hold and
+// objects of types not read as indicators give nothing, and the values match
+// those of the objects converted alone.
+func TestObservedDataObjectRefsMixed(t *testing.T) {
+	ip := decodeObject(t, `{"type":"ipv4-addr","spec_version":"2.1","id":"ipv4-addr--5d1c7e2a-9b3f-4a6d-8e2c-7f1a0b9c3d41","value":"198.51.100.9"}`)
+	domain := decodeObject(t, `{"type":"domain-name","spec_version":"2.1","id":"domain-name--3c10e93f-798e-5a26-a0c1-08156efab7f5","value":"example.com"}`)
+	user := decodeObject(t, `{"type":"user-account","spec_version":"2.1","id":"user-account--0d5b424b-93b8-5cd8-ac36-306e1789d63c","user_id":"1001"}`)
+	observed := decodeObject(t, `{"type":"observed-data","spec_version":"2.1","id":"observed-data--b67d30ff-02ac-498a-92f9-32f845f448cf",
+		"created":"2024-01-01T00:00:00.000Z","modified":"2024-01-01T00:00:00.000Z","first_observed":"2024-01-01T00:00:00Z",
+		"last_observed":"2024-01-01T00:00:00Z","number_observed":1,
+		"object_refs":["domain-name--3c10e93f-798e-5a26-a0c1-08156efab7f5","user-account--0d5b424b-93b8-5cd8-ac36-306e1789d63c",
+		"url--00000000-0000-4000-8000-000000000000","ipv4-addr--5d1c7e2a-9b3f-4a6d-8e2c-7f1a0b9c3d41"]}`)
+	store := observableStore{}
+	for _, obj := range []map[string]any{ip, domain, user} {
+		store[obj["id"].(string)] = maps.Clone(obj)
+	}
+
+	doc := convertWith(t, observed, &Options{ObservablesAsIndicators: true, Context: store})
+
+	checkField(t, doc, "threat.indicator.type", list("domain-name", "ipv4-addr"))
+	checkField(t, doc, "threat.indicator.url.domain", list("example.com"))
+	checkField(t, doc, "threat.indicator.ip", list("198.51.100.9"))
+	checkField(t, doc, "threat.indicator.name", "example.com")
+	checkAbsent(t, doc, "threat.indicator.url.full")
+}
+
+func TestObservedDataObjectRefsWithoutSource(t *testing.T) {
+	file := dataFile("oasis-examples/cti-documentation/sighting-of-observed-data.json")
+	observed := findObject(t, file, "observed-data--cf8eaa41-6f4c-482e-89b9-9cd2d6a83cb1")
+
+	doc := convertWith(t, observed, &Options{ObservablesAsIndicators: true, Context: observableStore{}})
+
+	if doc.Indicator {
+		t.Error("Indicator = true, want a plain object document while no referenced object has arrived")
+	}
+	checkAbsent(t, doc, "threat.indicator")
+}

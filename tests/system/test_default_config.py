@@ -57,10 +57,12 @@ def test_default_config_ships_every_sample_object(tibeat):
     objects = list(sample_objects())
     docs = tibeat.documents()
     # An indicator whose relationships come after it is published again
-    # with its context and the same _id, which replaces the first document.
-    assert len({d["@metadata"]["_id"] for d in docs}) == len(objects)
-    assert {d["stix"]["id"] + d["stix"].get("modified", "") for d in docs} == \
-        {o["id"] + o.get("modified", "") for o in objects}
+    # with its context under a new _id; every other object has one document.
+    versions = {d["stix"]["id"] + d["stix"].get("modified", "") for d in docs}
+    assert len(versions) == len(objects)
+    assert versions == {o["id"] + o.get("modified", "") for o in objects}
+    # No copy repeats an _id, which a data stream would drop as a duplicate.
+    assert len({d["@metadata"]["_id"] for d in docs}) == len(docs)
 
 
 def test_default_config_counts_indicators_per_type(tibeat):
@@ -75,8 +77,13 @@ def test_default_config_counts_indicators_per_type(tibeat):
         if obj["type"] == "indicator" and obj.get("pattern_type", "stix") == "stix":
             want.update(expected_types(obj["pattern"]))
     got = collections.Counter()
-    # One document per _id: a republished indicator replaces the first one.
-    for doc in {d["@metadata"]["_id"]: d for d in tibeat.documents()}.values():
+    # One document per STIX id: the copy the latest transform keeps.
+    newest = {}
+    for doc in tibeat.documents():
+        key = doc["stix"]["id"]
+        if key not in newest or (get(doc, "stix.ioc_revision_date") or "") > (get(newest[key], "stix.ioc_revision_date") or ""):
+            newest[key] = doc
+    for doc in newest.values():
         if doc["stix"]["type"] == "indicator":
             types = get(doc, "threat.indicator.type") or []
             got.update([types] if isinstance(types, str) else types)

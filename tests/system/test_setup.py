@@ -168,6 +168,8 @@ def test_index_template_is_composable_data_stream(installed):
     assert fields["stix.ioc_expiration_date"]["type"] == "date"
     assert fields["threat.indicator.modified_at"]["type"] == "date"
     assert fields["event.ingested"]["type"] == "date"
+    # The transform sorts context revisions one nanosecond apart.
+    assert fields["stix.ioc_revision_date"]["type"] == "date_nanos"
 
 
 def test_setup_creates_the_default_data_stream(installed):
@@ -252,7 +254,7 @@ def test_active_indicators_are_installed(installed):
     assert LATEST_ALIAS.startswith("logs-ti_"), "Elastic Security's default threat index pattern is logs-ti_*"
 
     transform = es.state.transforms[TRANSFORM]
-    assert transform["latest"] == {"unique_key": ["stix.id"], "sort": "threat.indicator.modified_at"}
+    assert transform["latest"] == {"unique_key": ["stix.id"], "sort": "stix.ioc_revision_date"}
     assert transform["retention_policy"]["time"]["field"] == "stix.ioc_expiration_date"
     assert transform["sync"]["time"]["field"] == "event.ingested"
     assert transform["dest"]["index"] == LATEST_INDEX
@@ -687,7 +689,9 @@ def matches(doc: dict, query: dict) -> bool:
         (kind, spec), = clause.items()
         if kind == "term":
             (field, value), = spec.items()
-            if lookup(doc, field) != value:
+            found = lookup(doc, field)
+            # A term query matches any value of a multi-valued field.
+            if found != value and not (isinstance(found, list) and value in found):
                 return False
         elif kind == "exists":
             if lookup(doc, spec["field"]) is None:
@@ -706,6 +710,19 @@ def seconds(duration: str) -> int:
     return int(number) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[unit]
 
 
+def sort_value(doc: dict, field: str) -> tuple:
+    """A date_nanos sort key with nanosecond precision, which datetime lacks.
+    A document without the field sorts last, as Elasticsearch sorts missing
+    values by default."""
+    text = lookup(doc, field)
+    if text is None:
+        return (0, "")
+    match = re.fullmatch(r"(.*T\d\d:\d\d:\d\d)(?:\.(\d+))?Z", text)
+    assert match, f"{field} {text!r} is not a UTC date_nanos value"
+    seconds = parse_time(match.group(1) + "Z")
+    return (1, seconds.isoformat(), (match.group(2) or "").ljust(9, "0"))
+
+
 def simulate_transform(es: ElasticsearchStub, now: datetime) -> dict:
     """What the latest transform, as setup configured it, leaves in its
     destination: for each unique key the source document with the greatest
@@ -722,7 +739,7 @@ def simulate_transform(es: ElasticsearchStub, now: datetime) -> dict:
         if not matches(doc, transform["source"]["query"]):
             continue
         key = tuple(lookup(doc, f) for f in key_fields)
-        if key not in latest or parse_time(lookup(doc, sort)) > parse_time(lookup(latest[key], sort)):
+        if key not in latest or sort_value(doc, sort) > sort_value(latest[key], sort):
             latest[key] = doc
     retention = transform["retention_policy"]["time"]
     cutoff = now - timedelta(seconds=seconds(retention["max_age"]))
@@ -760,6 +777,70 @@ def test_active_indicators_keep_newest_active_version(stubs, tmp_path):
                    if s["source"]["stix"].get("revoked") and s["source"]["stix"]["id"].startswith("indicator--bbbb"))
     assert parse_time(revoked["stix"]["ioc_expiration_date"]) > now, \
         "b's expiration date lies ahead, so only the destination pipeline removes it"
+
+
+def context_objects(now: datetime, indicator_id: str) -> list:
+    """A malware object and the relationship saying the indicator indicates it."""
+    malware_id = "malware--33333333-3333-4333-8333-333333333333"
+    return [
+        {"type": "malware", "spec_version": "2.1", "id": malware_id, "created": stamp(now),
+         "modified": stamp(now), "name": "Emotet", "is_family": True},
+        {"type": "relationship", "spec_version": "2.1", "id": "relationship--44444444-4444-4444-8444-444444444444",
+         "created": stamp(now), "modified": stamp(now), "relationship_type": "indicates",
+         "source_ref": indicator_id, "target_ref": malware_id},
+    ]
+
+
+def write_ndjson(path: Path, objects: list):
+    path.write_text("".join(json.dumps(o) + "\n" for o in objects))
+
+
+def test_late_context_reaches_active_indicators(stubs, tmp_path):
+    es, _ = stubs
+    now = datetime.now(timezone.utc)
+    feed = tmp_path / "feed"
+    feed.mkdir()
+    newer = indicator(now, "f", 1)
+    inputs = f"""
+  - type: logfile
+    id: late-context
+    paths: ["{feed}/*.ndjson"]
+"""
+    config = write_config(tmp_path / "es.yml", stub_config(es, inputs=inputs))
+    workdir = tmp_path / "run"
+
+    write_ndjson(feed / "a-indicator.ndjson", [newer])
+    first = command(workdir, config, "run", "--once")
+    write_ndjson(feed / "b-context.ndjson", context_objects(now, newer["id"]))
+    second = command(workdir, config, "run", "--once")
+
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert es.failures == []
+    copies = [s["source"] for s in es.state.documents.values() if s["source"]["stix"]["id"] == newer["id"]]
+    assert len(copies) == 2, "the data stream must keep the enriched copy next to the first one"
+    active = simulate_transform(es, now + timedelta(minutes=2))[newer["id"]]
+    assert get(active, "threat.software.name") == ["Emotet"]
+    assert get(active, "log.file.path") == str(feed / "a-indicator.ndjson")
+
+    # An older version that arrives later must not replace the newer one.
+    older = indicator(now, "f", 10)
+    write_ndjson(feed / "c-older.ndjson", [older])
+    third = command(workdir, config, "run", "--once")
+
+    assert third.returncode == 0, third.stderr[-3000:]
+    active = simulate_transform(es, now + timedelta(minutes=2))[newer["id"]]
+    assert get(active, "stix.modified") == newer["modified"]
+    assert get(active, "threat.software.name") == ["Emotet"]
+
+    # Without its registry, tibeat reads every file again: each copy it
+    # sends must be one the data stream already holds.
+    stored = len(es.state.documents)
+    shutil.rmtree(workdir / "data" / "registry")
+    fourth = command(workdir, config, "run", "--once")
+
+    assert fourth.returncode == 0, fourth.stderr[-3000:]
+    assert len(es.state.documents) == stored, "a repeat delivery created new documents"
 
 
 # --- feed presets ---------------------------------------------------------

@@ -3,15 +3,20 @@
 // intrusion-set, campaign and attack-pattern objects and the relationships
 // (indicates, based-on, related-to) that link them to indicators. It also
 // holds marking definitions with a TLP level and the newest version of
-// every indicator.
+// every indicator. For the inputs that read cyber-observables as
+// indicators, it also holds those objects and the STIX 2.1 observed-data
+// that refers to them through object_refs.
 //
-// The index serves stix.Convert as its stix.ContextSource, and Observe
-// reports which indicators already published gained context, so that the
-// caller can publish them again with the same _id.
+// The index serves stix.Convert as its stix.ContextSource and
+// stix.ObservableSource. Observe reports which indicators already published
+// gained context, so that the caller can publish them again. Revision counts
+// how often the context of one indicator version changed, so that each
+// enriched copy gets its own _id and sorts after the copies before it.
 package enrich
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -32,17 +37,24 @@ type Limits struct {
 	Indicators    int
 	// IndicatorBytes bounds the JSON text kept of indicators.
 	IndicatorBytes int64
+	// Observables and ObservableBytes bound the cyber-observable objects
+	// kept for observed-data object_refs, and their JSON text.
+	Observables     int
+	ObservableBytes int64
 }
 
-// DefaultLimits bound the index to an estimated 250 MiB of memory at most.
-// The indicators' text takes up to 128 MiB. At the sizes of the Unit 42
-// playbooks' objects, the relationships take about 60 MiB and the other
-// entries about 30 MiB. TestContextIndexSize measures the index.
+// DefaultLimits bound the index to an estimated 300 MiB of memory at most.
+// The indicators' text takes up to 128 MiB and the cyber-observables' text
+// up to 32 MiB. At the sizes of the Unit 42 playbooks' objects, the
+// relationships take about 60 MiB and the other entries about 30 MiB.
+// TestContextIndexSize measures the index.
 var DefaultLimits = Limits{
-	Objects:        100_000,
-	Relationships:  500_000,
-	Indicators:     200_000,
-	IndicatorBytes: 128 << 20,
+	Objects:         100_000,
+	Relationships:   500_000,
+	Indicators:      200_000,
+	IndicatorBytes:  128 << 20,
+	Observables:     200_000,
+	ObservableBytes: 32 << 20,
 }
 
 // Index is safe for concurrent use.
@@ -58,10 +70,16 @@ type Index struct {
 	markings   map[string]*markingRecord
 	markedBy   map[string]map[string]struct{} // marking id -> indicator ids
 
+	observables map[string]*observableRecord
+	observedBy  map[string]map[string]struct{} // cyber-observable id -> observed-data ids
+	// observableInputs are the ids of the inputs that read cyber-observables
+	// as indicators; objects other inputs read are not kept for them.
+	observableInputs map[string]bool
+
 	// Insertion order per kind, for eviction. Ids of entries already
 	// removed are skipped when they come up.
-	objectOrder, markingOrder, relationOrder, indicatorOrder []string
-	indicatorBytes                                           int64
+	objectOrder, markingOrder, relationOrder, indicatorOrder, observableOrder []string
+	indicatorBytes, observableBytes                                           int64
 
 	log *journal
 	// failed is the first error writing the journal, returned by the next
@@ -80,6 +98,10 @@ func New(limits Limits) *Index {
 		indicators: map[string]*indicatorRecord{},
 		markings:   map[string]*markingRecord{},
 		markedBy:   map[string]map[string]struct{}{},
+
+		observables:      map[string]*observableRecord{},
+		observedBy:       map[string]map[string]struct{}{},
+		observableInputs: map[string]bool{},
 	}
 }
 
@@ -119,8 +141,13 @@ func (x *Index) Observe(obj map[string]any, raw []byte, input string) []string {
 	}
 	switch {
 	case objectType == "indicator":
-		x.observeIndicator(obj, id, raw, input)
+		x.observeIndicator(obj, id, raw, input, nil)
 		return nil
+	case objectType == "observed-data":
+		x.observeObserved(obj, id, raw, input)
+		return nil
+	case stix.IsObservableIndicatorType(objectType):
+		return x.observeObservable(obj, id, raw, input)
 	case objectType == "relationship":
 		return x.observeRelationship(obj, id)
 	case objectType == "marking-definition":
@@ -131,8 +158,8 @@ func (x *Index) Observe(obj map[string]any, raw []byte, input string) []string {
 	return nil
 }
 
-func (x *Index) observeIndicator(obj map[string]any, id string, raw []byte, input string) {
-	r := &indicatorRecord{ID: id, Modified: versionOf(obj), Input: input, Raw: slices.Clone(raw)}
+func (x *Index) observeIndicator(obj map[string]any, id string, raw []byte, input string, refs []string) {
+	r := &indicatorRecord{ID: id, Modified: versionOf(obj), Input: input, Refs: refs, Raw: slices.Clone(raw)}
 	r.Revoked, _ = obj["revoked"].(bool)
 	for _, ref := range stringsOf(obj, "object_marking_refs") {
 		if _, predefined := stix.PredefinedTLP(ref); !predefined {
@@ -142,8 +169,17 @@ func (x *Index) observeIndicator(obj map[string]any, id string, raw []byte, inpu
 
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	if old := x.indicators[id]; old != nil && old.Modified.After(r.Modified) {
+	old := x.indicators[id]
+	if old != nil && old.Modified.After(r.Modified) {
 		return
+	}
+	if old != nil && old.Modified.Equal(r.Modified) {
+		// The same version read again keeps the revision its copies got,
+		// so that converting it again gives the _id already published.
+		if old.Input == r.Input && bytes.Equal(old.Raw, r.Raw) {
+			return
+		}
+		r.Digest, r.Revision, r.Source = old.Digest, old.Revision, old.Source
 	}
 	x.putIndicator(r)
 	x.append(entry{Indicator: r})
@@ -239,16 +275,17 @@ func (x *Index) linkedIndicators(id string) []string {
 	return affected
 }
 
-// Stored returns the JSON text of the newest version of an indicator and
-// the input that read it.
-func (x *Index) Stored(id string) (raw []byte, input string, ok bool) {
+// Stored returns the JSON text of the newest version of an indicator, the
+// input that read it, and the source fields that input set on its first
+// document (see SetSource).
+func (x *Index) Stored(id string) (raw []byte, input string, source json.RawMessage, ok bool) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	r := x.indicators[id]
 	if r == nil {
-		return nil, "", false
+		return nil, "", nil, false
 	}
-	return r.Raw, r.Input, true
+	return r.Raw, r.Input, r.Source, true
 }
 
 // MarkingTLP implements stix.ContextSource.
@@ -418,5 +455,9 @@ func (x *Index) apply(e entry) {
 		x.putIndicator(e.Indicator)
 	case e.Marking != nil:
 		x.putMarking(e.Marking)
+	case e.Observable != nil:
+		x.putObservable(e.Observable)
+	case e.Update != nil:
+		x.applyUpdate(e.Update)
 	}
 }

@@ -51,7 +51,7 @@ func feed(t testing.TB, x *Index, texts ...string) []string {
 // convertIndicator converts the indicator stored in x with x as context.
 func convertIndicator(t testing.TB, x *Index, id string) *stix.Document {
 	t.Helper()
-	raw, _, ok := x.Stored(id)
+	raw, _, _, ok := x.Stored(id)
 	if !ok {
 		t.Fatalf("indicator %s is not stored", id)
 	}
@@ -270,7 +270,7 @@ func TestContextRevokedVersionExpiresOlder(t *testing.T) {
 		"stix.ioc_expiration_reason": "revoked",
 		"stix.ioc_expiration_date":   "2024-02-01T00:00:00.000Z",
 	})
-	if raw, _, _ := x.Stored(indicatorID); string(raw) != revoked {
+	if raw, _, _, _ := x.Stored(indicatorID); string(raw) != revoked {
 		t.Errorf("stored version %s, want the revoked newer one", raw)
 	}
 	unrelated := convertText(t, New(DefaultLimits), older)
@@ -360,7 +360,7 @@ func TestContextAcrossRestart(t *testing.T) {
 	if !slices.Contains(affected, indicatorID) {
 		t.Fatalf("affected = %v, want the indicator read before the restart", affected)
 	}
-	if _, input, _ := second.Stored(indicatorID); input != "input-a" {
+	if _, input, _, _ := second.Stored(indicatorID); input != "input-a" {
 		t.Errorf("input = %q, want the input that read the indicator", input)
 	}
 	checkFields(t, convertIndicator(t, second, indicatorID), contextObjects[3].want)

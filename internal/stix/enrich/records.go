@@ -61,6 +61,18 @@ type indicatorRecord struct {
 	// Markings are the ids of marking definitions the indicator refers to
 	// that are not predefined TLP markings.
 	Markings []string `json:"markings,omitempty"`
+	// Refs are the object_refs of a STIX 2.1 observed-data object kept so
+	// that it can be published as an indicator again.
+	Refs []string `json:"object_refs,omitempty"`
+	// Digest is the fingerprint of the context that the document with the
+	// highest revision carried, and Revision counts how often that context
+	// changed from none, which the first document of a version without
+	// context has.
+	Digest   string `json:"context_digest,omitempty"`
+	Revision int    `json:"revision,omitempty"`
+	// Source holds the fields the input set on the first document, such as
+	// log.file.path or url.original, as a JSON object.
+	Source json.RawMessage `json:"source,omitempty"`
 	// Raw is the object's JSON text, stored as JSON rather than as an
 	// escaped string to keep the journal small.
 	Raw json.RawMessage `json:"raw"`

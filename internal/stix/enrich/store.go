@@ -20,10 +20,40 @@ const flushSize = 256 << 10
 
 // entry is one line of the journal: exactly one field is set.
 type entry struct {
-	Object    *objectRecord    `json:"object,omitempty"`
-	Relation  *relationRecord  `json:"relationship,omitempty"`
-	Indicator *indicatorRecord `json:"indicator,omitempty"`
-	Marking   *markingRecord   `json:"marking,omitempty"`
+	Object     *objectRecord     `json:"object,omitempty"`
+	Relation   *relationRecord   `json:"relationship,omitempty"`
+	Indicator  *indicatorRecord  `json:"indicator,omitempty"`
+	Marking    *markingRecord    `json:"marking,omitempty"`
+	Observable *observableRecord `json:"observable,omitempty"`
+	// Update changes the revision or source of an indicator record that an
+	// earlier line holds, without writing its JSON text again.
+	Update *recordUpdate `json:"update,omitempty"`
+}
+
+// recordUpdate is the part of an indicator record that Revision and
+// SetSource change after the record was written.
+type recordUpdate struct {
+	ID       string          `json:"id"`
+	Modified time.Time       `json:"modified"`
+	Digest   string          `json:"context_digest,omitempty"`
+	Revision int             `json:"revision,omitempty"`
+	Source   json.RawMessage `json:"source,omitempty"`
+}
+
+func updateOf(r *indicatorRecord) *recordUpdate {
+	return &recordUpdate{ID: r.ID, Modified: r.Modified, Digest: r.Digest, Revision: r.Revision, Source: r.Source}
+}
+
+// applyUpdate sets the revision and source of the record an update names,
+// when the index still holds that version.
+func (x *Index) applyUpdate(u *recordUpdate) {
+	r := x.indicators[u.ID]
+	if r == nil || !r.Modified.Equal(u.Modified) {
+		return
+	}
+	x.indicatorBytes -= recordBytes(r)
+	r.Digest, r.Revision, r.Source = u.Digest, u.Revision, u.Source
+	x.indicatorBytes += recordBytes(r)
 }
 
 // journal is the append-only file of an index. Once it holds more than
@@ -93,7 +123,8 @@ func (x *Index) append(e entry) {
 // the indicators' text and a fixed size for every other entry.
 func (x *Index) liveEstimate() int64 {
 	const entrySize = 300
-	return x.indicatorBytes + int64(len(x.indicators)+len(x.objects)+len(x.relations)+len(x.markings))*entrySize
+	return x.indicatorBytes + x.observableBytes +
+		int64(len(x.indicators)+len(x.objects)+len(x.relations)+len(x.markings)+len(x.observables))*entrySize
 }
 
 // compactLocked rewrites the journal with the live entries only, through a
@@ -123,6 +154,11 @@ func (x *Index) compactLocked() error {
 	for _, id := range x.relationOrder {
 		if r := x.relations[id]; r != nil {
 			write(entry{Relation: r})
+		}
+	}
+	for _, id := range x.observableOrder {
+		if r := x.observables[id]; r != nil {
+			write(entry{Observable: r})
 		}
 	}
 	for _, id := range x.indicatorOrder {
@@ -162,6 +198,7 @@ func (x *Index) compactOrders() {
 	x.markingOrder = keepPresent(x.markingOrder, func(id string) bool { return x.markings[id] != nil })
 	x.relationOrder = keepPresent(x.relationOrder, func(id string) bool { return x.relations[id] != nil })
 	x.indicatorOrder = keepPresent(x.indicatorOrder, func(id string) bool { return x.indicators[id] != nil })
+	x.observableOrder = keepPresent(x.observableOrder, func(id string) bool { return x.observables[id] != nil })
 }
 
 func keepPresent(order []string, present func(string) bool) []string {
@@ -253,14 +290,12 @@ func (x *Index) putIndicator(r *indicatorRecord) {
 		x.indicatorOrder = append(x.indicatorOrder, r.ID)
 	}
 	x.indicators[r.ID] = r
-	x.indicatorBytes += int64(len(r.Raw))
+	x.indicatorBytes += recordBytes(r)
 	for _, marking := range r.Markings {
-		set := x.markedBy[marking]
-		if set == nil {
-			set = map[string]struct{}{}
-			x.markedBy[marking] = set
-		}
-		set[r.ID] = struct{}{}
+		addToSet(x.markedBy, marking, r.ID)
+	}
+	for _, ref := range r.Refs {
+		addToSet(x.observedBy, ref, r.ID)
 	}
 	for (len(x.indicators) > x.limits.Indicators || x.indicatorBytes > x.limits.IndicatorBytes) && len(x.indicatorOrder) > 0 {
 		id := x.indicatorOrder[0]
@@ -273,13 +308,35 @@ func (x *Index) putIndicator(r *indicatorRecord) {
 }
 
 func (x *Index) removeIndicator(r *indicatorRecord) {
-	x.indicatorBytes -= int64(len(r.Raw))
+	x.indicatorBytes -= recordBytes(r)
 	for _, marking := range r.Markings {
-		if set := x.markedBy[marking]; set != nil {
-			delete(set, r.ID)
-			if len(set) == 0 {
-				delete(x.markedBy, marking)
-			}
+		removeFromSet(x.markedBy, marking, r.ID)
+	}
+	for _, ref := range r.Refs {
+		removeFromSet(x.observedBy, ref, r.ID)
+	}
+}
+
+// recordBytes is what an indicator record counts against
+// Limits.IndicatorBytes: its JSON text and its source fields.
+func recordBytes(r *indicatorRecord) int64 {
+	return int64(len(r.Raw) + len(r.Source))
+}
+
+func addToSet(sets map[string]map[string]struct{}, key, member string) {
+	set := sets[key]
+	if set == nil {
+		set = map[string]struct{}{}
+		sets[key] = set
+	}
+	set[member] = struct{}{}
+}
+
+func removeFromSet(sets map[string]map[string]struct{}, key, member string) {
+	if set := sets[key]; set != nil {
+		delete(set, member)
+		if len(set) == 0 {
+			delete(sets, key)
 		}
 	}
 }
@@ -291,7 +348,7 @@ func (x *Index) removeIndicator(r *indicatorRecord) {
 // still compacted, since the journal holds one entry per line.
 func marshalEntry(e entry) ([]byte, error) {
 	r := e.Indicator
-	if r == nil || e.Object != nil || e.Relation != nil || e.Marking != nil {
+	if r == nil || e.Object != nil || e.Relation != nil || e.Marking != nil || e.Observable != nil || e.Update != nil {
 		return json.Marshal(e)
 	}
 	meta := *r
@@ -324,5 +381,9 @@ type indicatorMeta struct {
 	Revoked  bool            `json:"revoked,omitempty"`
 	Input    string          `json:"input,omitempty"`
 	Markings []string        `json:"markings,omitempty"`
+	Refs     []string        `json:"object_refs,omitempty"`
+	Digest   string          `json:"context_digest,omitempty"`
+	Revision int             `json:"revision,omitempty"`
+	Source   json.RawMessage `json:"source,omitempty"`
 	Raw      json.RawMessage `json:"-"`
 }
