@@ -5,11 +5,15 @@
 package main
 
 import (
+	"bufio"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/magefile/mage/mg"
 	"github.com/magefile/mage/sh"
@@ -130,6 +134,207 @@ func BenchShip() error {
 		"BEAT_NAME":       name,
 	}
 	return sh.RunWithV(env, "bash", script, envOr("BENCH_N", "100000"))
+}
+
+// BenchBundle measures peak memory and throughput on two bundles from
+// tests/cases/B28/gen_bundle.py: 150,000 indicators (about 53 MB) and
+// 3,000,000 (about 1.06 GB). Each is read by tibeat run --once with the
+// logfile input and output.discard under /usr/bin/time -v. It prints
+// objects, wall time, CPU time, objects per second and peak RSS per file.
+// It fails when a run publishes a different number of events than the
+// bundle holds, or when the big file's peak RSS exceeds 1.5 times the small
+// one's. The files go to a new folder under TMPDIR (default /tmp), which is
+// deleted at the end, so about 1.1 GB of free space is needed for a while.
+func BenchBundle() error {
+	mg.Deps(Build)
+	dir, err := os.MkdirTemp("", "tibeat-bench-bundle-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+
+	bundles := []struct {
+		name    string
+		objects int
+	}{
+		{"small.json", 150_000},
+		{"big.json", 3_000_000},
+	}
+	var runs []bundleRun
+	for _, b := range bundles {
+		run, err := measureBundle(dir, b.name, b.objects)
+		if err != nil {
+			return err
+		}
+		runs = append(runs, run)
+	}
+
+	fmt.Printf("\n%-10s %12s %10s %9s %11s %10s %9s %17s\n", "file", "bytes", "objects", "wall s", "CPU s", "objects/s", "peak MB", "progress lines")
+	for _, r := range runs {
+		fmt.Printf("%-10s %12d %10d %9.1f %11.1f %10.0f %9.1f %17d\n", r.name, r.bytes, r.objects, r.wall.Seconds(), r.cpu.Seconds(),
+			float64(r.objects)/r.wall.Seconds(), float64(r.peakRSSKiB)/1024, r.progressLines)
+	}
+	ratio := float64(runs[1].peakRSSKiB) / float64(runs[0].peakRSSKiB)
+	fmt.Printf("peak RSS big/small: %.2f (bound 1.5)\n", ratio)
+
+	for i, r := range runs {
+		if r.objects != bundles[i].objects {
+			return fmt.Errorf("%s: %d events published, expected %d", r.name, r.objects, bundles[i].objects)
+		}
+	}
+	if ratio > 1.5 {
+		return fmt.Errorf("peak RSS for big.json is %.2f times that for small.json, more than 1.5", ratio)
+	}
+	return nil
+}
+
+// bundleRun is the measurement of one tibeat run --once over a generated
+// bundle.
+type bundleRun struct {
+	name          string
+	bytes         int64
+	objects       int // documents_published from the run summary
+	wall, cpu     time.Duration
+	peakRSSKiB    int64
+	progressLines int
+}
+
+// measureBundle generates a bundle of count indicators in dir, runs tibeat
+// over it, and deletes the bundle afterwards.
+func measureBundle(dir, name string, count int) (bundleRun, error) {
+	run := bundleRun{name: name}
+	bundle := filepath.Join(dir, name)
+	defer os.Remove(bundle)
+	fmt.Printf("bench: generating %s with %d indicators\n", bundle, count)
+	if err := sh.RunV("python3", filepath.Join("tests", "cases", "B28", "gen_bundle.py"), bundle, strconv.Itoa(count)); err != nil {
+		return run, err
+	}
+	info, err := os.Stat(bundle)
+	if err != nil {
+		return run, err
+	}
+	run.bytes = info.Size()
+
+	base := strings.TrimSuffix(name, filepath.Ext(name))
+	config := filepath.Join(dir, base+".yml")
+	settings := fmt.Sprintf("tibeat.inputs:\n  - type: logfile\n    id: bench-bundle\n    paths: [%q]\noutput.discard.enabled: true\n", bundle)
+	if err := os.WriteFile(config, []byte(settings), 0o600); err != nil {
+		return run, err
+	}
+	home, err := os.Getwd()
+	if err != nil {
+		return run, err
+	}
+	stderrPath := filepath.Join(dir, base+".stderr")
+	stderr, err := os.Create(stderrPath)
+	if err != nil {
+		return run, err
+	}
+	defer stderr.Close()
+
+	fmt.Printf("bench: /usr/bin/time -v ./tibeat run --once -e -c %s\n", config)
+	cmd := exec.Command("/usr/bin/time", "-v", filepath.Join(home, binary), "run", "--once", "-e",
+		"-c", config, "--path.home", home,
+		"--path.data", filepath.Join(dir, "data-"+base), "--path.logs", filepath.Join(dir, "logs-"+base))
+	cmd.Stderr = stderr
+	if err := cmd.Run(); err != nil {
+		return run, fmt.Errorf("tibeat run on %s failed: %w. End of its log:\n%s", name, err, tail(stderrPath, 4000))
+	}
+	if err := parseBundleRun(stderrPath, &run); err != nil {
+		return run, fmt.Errorf("%s: %w. End of the log:\n%s", name, err, tail(stderrPath, 4000))
+	}
+	return run, nil
+}
+
+// parseBundleRun reads the run summary and the progress lines from tibeat's
+// JSON log and the figures from the report of GNU time, which share one
+// standard error file.
+func parseBundleRun(path string, run *bundleRun) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+
+	var user, system float64
+	summary := false
+	scanner := bufio.NewScanner(f)
+	scanner.Buffer(make([]byte, 1<<20), 1<<20)
+	for scanner.Scan() {
+		line := scanner.Text()
+		if strings.HasPrefix(line, "{") {
+			var entry struct {
+				Message   string `json:"message"`
+				Published int    `json:"documents_published"`
+			}
+			if json.Unmarshal([]byte(line), &entry) != nil {
+				continue
+			}
+			switch entry.Message {
+			case "run summary":
+				run.objects, summary = entry.Published, true
+			case "Progress reading STIX file":
+				run.progressLines++
+			}
+			continue
+		}
+
+		key, value, ok := strings.Cut(strings.TrimSpace(line), ": ")
+		if !ok {
+			continue
+		}
+		switch key {
+		case "User time (seconds)":
+			user, _ = strconv.ParseFloat(value, 64)
+		case "System time (seconds)":
+			system, _ = strconv.ParseFloat(value, 64)
+		case "Elapsed (wall clock) time (h:mm:ss or m:ss)":
+			run.wall, err = parseClock(value)
+			if err != nil {
+				return err
+			}
+		case "Maximum resident set size (kbytes)":
+			run.peakRSSKiB, _ = strconv.ParseInt(value, 10, 64)
+		}
+	}
+	if err := scanner.Err(); err != nil {
+		return err
+	}
+
+	if !summary {
+		return fmt.Errorf("run summary missing from the log")
+	}
+	if run.wall == 0 || run.peakRSSKiB == 0 {
+		return fmt.Errorf("wall clock time or maximum resident set size missing from the /usr/bin/time -v report")
+	}
+	run.cpu = time.Duration((user + system) * float64(time.Second))
+	return nil
+}
+
+// tail returns the last size bytes of a file, for error messages. The
+// folder with the logs is deleted when BenchBundle ends.
+func tail(path string, size int64) string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err.Error()
+	}
+	if int64(len(data)) > size {
+		data = data[int64(len(data))-size:]
+	}
+	return string(data)
+}
+
+// parseClock converts GNU time's elapsed time, h:mm:ss or m:ss.ss.
+func parseClock(value string) (time.Duration, error) {
+	var total float64
+	for _, part := range strings.Split(value, ":") {
+		n, err := strconv.ParseFloat(part, 64)
+		if err != nil {
+			return 0, fmt.Errorf("invalid elapsed time %q from /usr/bin/time", value)
+		}
+		total = total*60 + n
+	}
+	return time.Duration(total * float64(time.Second)), nil
 }
 
 func envOr(name, fallback string) string {

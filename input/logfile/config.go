@@ -23,12 +23,17 @@ type config struct {
 	// It bounds the memory one object can take; larger objects are skipped
 	// and counted as read errors.
 	MaxObjectSize cfgtype.ByteSize `config:"max_object_size"`
+
+	// ProgressInterval is how often a read of one file that is still
+	// running logs the objects read so far, the offset and the rate.
+	ProgressInterval time.Duration `config:"progress_interval"`
 }
 
 func defaultConfig() config {
 	return config{
-		ScanFrequency: 10 * time.Second,
-		MaxObjectSize: DefaultMaxObjectSize,
+		ScanFrequency:    10 * time.Second,
+		MaxObjectSize:    DefaultMaxObjectSize,
+		ProgressInterval: time.Minute,
 	}
 }
 
@@ -50,6 +55,9 @@ func (c *config) Validate() error {
 	}
 	if c.ScanFrequency <= 0 {
 		return fmt.Errorf("scan_frequency must be greater than 0, got %v", c.ScanFrequency)
+	}
+	if c.ProgressInterval <= 0 {
+		return fmt.Errorf("progress_interval must be greater than 0, got %v", c.ProgressInterval)
 	}
 	if c.MaxObjectSize <= 0 || c.MaxObjectSize > maxObjectSizeLimit {
 		return fmt.Errorf("max_object_size must be between 1 byte and 1 GiB, got %d bytes", int64(c.MaxObjectSize))

@@ -20,6 +20,9 @@ func TestConfigDefaults(t *testing.T) {
 	if c.MaxObjectSize != DefaultMaxObjectSize {
 		t.Errorf("max_object_size defaults to %d, expected %d", c.MaxObjectSize, DefaultMaxObjectSize)
 	}
+	if c.ProgressInterval != time.Minute {
+		t.Errorf("progress_interval defaults to %v, expected 1m", c.ProgressInterval)
+	}
 }
 
 func TestConfigValidate(t *testing.T) {
@@ -28,7 +31,7 @@ func TestConfigValidate(t *testing.T) {
 		settings map[string]any
 		err      string // part of the expected error, empty when valid
 	}{
-		{"valid", map[string]any{"paths": []string{"/data/*.json", "/feeds/**/x.ndjson"}, "scan_frequency": "1m", "max_object_size": "10MiB"}, ""},
+		{"valid", map[string]any{"paths": []string{"/data/*.json", "/feeds/**/x.ndjson"}, "scan_frequency": "1m", "max_object_size": "10MiB", "progress_interval": "5s"}, ""},
 		{"paths missing", map[string]any{}, "paths: at least one glob pattern is required"},
 		{"paths empty list", map[string]any{"paths": []string{}}, "paths: at least one glob pattern is required"},
 		{"empty pattern", map[string]any{"paths": []string{""}}, "paths: a glob pattern must not be empty"},
@@ -36,6 +39,7 @@ func TestConfigValidate(t *testing.T) {
 		{"unclosed bracket after a star", map[string]any{"paths": []string{"/data/*.json["}}, `paths: invalid glob pattern "/data/*.json["`},
 		{"scan_frequency zero", map[string]any{"paths": []string{"/x"}, "scan_frequency": "0s"}, "scan_frequency must be greater than 0"},
 		{"scan_frequency negative", map[string]any{"paths": []string{"/x"}, "scan_frequency": "-5s"}, "scan_frequency must be greater than 0"},
+		{"progress_interval zero", map[string]any{"paths": []string{"/x"}, "progress_interval": "0s"}, "progress_interval must be greater than 0"},
 		{"max_object_size zero", map[string]any{"paths": []string{"/x"}, "max_object_size": 0}, "max_object_size must be between 1 byte and 1 GiB"},
 		{"max_object_size too large", map[string]any{"paths": []string{"/x"}, "max_object_size": "2GiB"}, "max_object_size must be between 1 byte and 1 GiB"},
 	}

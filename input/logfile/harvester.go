@@ -34,6 +34,9 @@ type harvesterConfig struct {
 	metrics       *inputMetrics
 	maxObjectSize int
 	once          bool
+
+	// progressInterval is the time between two progress lines of one read.
+	progressInterval time.Duration
 }
 
 // harvester scans the glob patterns and reads the files of one input, one
@@ -247,7 +250,7 @@ func (h *harvester) harvest(f *os.File, key string, state fileState) error {
 	h.log.Debugw("Started reading STIX file", "log.file.path", path, "log.offset", state.Offset)
 
 	started := h.now()
-	progress := newProgressLog(h.log, path, started)
+	progress := newProgressLog(h.log, path, h.progressInterval, started)
 	consumed := state.Offset
 	var objects uint64
 	for {

@@ -45,6 +45,8 @@ func newHarvesterTest(t *testing.T, once bool) *harvesterTest {
 		cancel:    context.Background(),
 		metrics:   newInputMetrics(reg, t.Name()),
 		once:      once,
+
+		progressInterval: time.Minute,
 	})
 	return &harvesterTest{h: h, pub: pub, logs: logs, metrics: reg}
 }
@@ -262,5 +264,33 @@ func TestHarvesterLogsProgress(t *testing.T) {
 		if _, ok := fields[key]; !ok {
 			t.Errorf("progress log has no %s field: %v", key, fields)
 		}
+	}
+}
+
+func TestHarvesterProgressIntervalSetting(t *testing.T) {
+	dir := t.TempDir()
+	var b strings.Builder
+	for range 3 * progressEvery {
+		b.WriteString(`{"type":"x","id":"x--1"}` + "\n")
+	}
+	writeFile(t, filepath.Join(dir, "big.ndjson"), b.String())
+
+	ht := newHarvesterTest(t, true)
+	ht.h.progressInterval = time.Hour
+	clock := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	ht.h.now = func() time.Time {
+		clock = clock.Add(time.Second)
+		return clock
+	}
+	if err := ht.h.scan([]string{filepath.Join(dir, "*")}); err != nil {
+		t.Fatal(err)
+	}
+	// The clock advances one second per call, so the read takes minutes but
+	// less than the hour between two progress lines.
+	if elapsed := clock.Sub(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)); elapsed < 2*time.Minute || elapsed >= time.Hour {
+		t.Fatalf("the simulated read took %v, expected between 2m and 1h", elapsed)
+	}
+	if n := len(ht.logs.FilterMessage("Progress reading STIX file").All()); n != 0 {
+		t.Errorf("read logged %d progress lines with progress_interval 1h, expected none", n)
 	}
 }

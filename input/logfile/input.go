@@ -81,12 +81,13 @@ func (inp *input) Test(cursor.Source, v2.TestContext) error { return nil }
 func (inp *input) Run(ctx v2.Context, _ cursor.Source, cur cursor.Cursor, pub cursor.Publisher) error {
 	log := ctx.Logger
 	h := newHarvester(harvesterConfig{
-		log:           log,
-		publisher:     pub,
-		cancel:        ctx.Cancelation,
-		metrics:       newInputMetrics(ctx.MetricsRegistry, ctx.IDWithoutName),
-		maxObjectSize: int(inp.config.MaxObjectSize),
-		once:          runmode.Once(),
+		log:              log,
+		publisher:        pub,
+		cancel:           ctx.Cancelation,
+		metrics:          newInputMetrics(ctx.MetricsRegistry, ctx.IDWithoutName),
+		maxObjectSize:    int(inp.config.MaxObjectSize),
+		once:             runmode.Once(),
+		progressInterval: inp.config.ProgressInterval,
 	})
 	h.loadCursor(cur)
 

@@ -32,20 +32,18 @@ func newInputMetrics(reg *monitoring.Registry, inputID string) *inputMetrics {
 	}
 }
 
-// progressInterval is how often a long read of one file is logged.
-const progressInterval = time.Minute
-
 // progressLog logs the progress of a long file read at most once per
-// progressInterval.
+// interval (the progress_interval setting).
 type progressLog struct {
-	log     *logp.Logger
-	path    string
-	started time.Time
-	next    time.Time
+	log      *logp.Logger
+	path     string
+	interval time.Duration
+	started  time.Time
+	next     time.Time
 }
 
-func newProgressLog(log *logp.Logger, path string, now time.Time) *progressLog {
-	return &progressLog{log: log, path: path, started: now, next: now.Add(progressInterval)}
+func newProgressLog(log *logp.Logger, path string, interval time.Duration, now time.Time) *progressLog {
+	return &progressLog{log: log, path: path, interval: interval, started: now, next: now.Add(interval)}
 }
 
 // update logs when the interval has passed. objects counts the objects of
@@ -54,7 +52,7 @@ func (p *progressLog) update(now time.Time, objects uint64, offset int64) {
 	if now.Before(p.next) {
 		return
 	}
-	p.next = now.Add(progressInterval)
+	p.next = now.Add(p.interval)
 	p.log.Infow("Progress reading STIX file",
 		"log.file.path", p.path,
 		"objects", objects,
