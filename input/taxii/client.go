@@ -338,6 +338,14 @@ func taxiiErrorMessage(body []byte) string {
 
 // excerpt quotes the first excerptSize bytes of body with control
 // characters escaped, so that an HTML page fits on one log line.
+// malformed describes a reply whose body is JSON but not the expected
+// document, with the page's own URL (filters and next included), the status
+// and the start of the body, credentials removed.
+func (r *requester) malformed(u *url.URL, what string, resp *reply, err error) error {
+	return fmt.Errorf("GET %s: HTTP %d reply is not %s: %w; body starts %s",
+		httpclient.RedactURL(u), resp.status, what, err, excerpt([]byte(r.client.Scrub(string(resp.body)))))
+}
+
 func excerpt(body []byte) string {
 	if len(body) == 0 {
 		return `""`

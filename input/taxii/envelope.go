@@ -1,8 +1,8 @@
 package taxii
 
 import (
+	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"unsafe"
@@ -10,102 +10,218 @@ import (
 	jsoniter "github.com/json-iterator/go"
 )
 
-// pageParser reads TAXII replies without decoding the objects: it splits
-// the objects list into the raw text of each object, which decode_stix
-// parses once. encoding/json would scan every object twice (a validity
-// pass, then the copy into a json.RawMessage), which cost more than the
-// decode that follows.
+// pageParser reads the id and modified of objects for the loop guard.
 var pageParser = jsoniter.ConfigCompatibleWithStandardLibrary
 
 // decodeEnvelope reads a TAXII 2.1 envelope, or the STIX bundle a TAXII 2.0
-// server sends in its place. Objects are checked only as far as finding
-// where each ends takes. An error inside one that this misses, such as a
-// bad escape in a string, reaches decode_stix, which reports it with the
-// URL.
+// server sends in its place, without decoding the objects: it only finds
+// where each one starts and ends, and decode_stix parses it. So an object
+// that is not valid JSON inside, such as one with a bad escape or a number
+// out of range, becomes one error document that names the URL, and the
+// other objects of the page go on. encoding/json would also have scanned
+// every object twice more.
 func decodeEnvelope(body []byte) (envelope, error) {
 	var env envelope
-	it := pageParser.BorrowIterator(body)
-	defer pageParser.ReturnIterator(it)
-
-	if it.WhatIsNext() != jsoniter.ObjectValue {
-		return env, syntaxError(body, errors.New("the reply is not a JSON object"))
+	s := scanner{data: body}
+	if bytes.HasPrefix(body, bom) {
+		// A byte order mark is not JSON, but some servers send one.
+		s.pos = len(bom)
 	}
-	it.ReadMapCB(func(it *jsoniter.Iterator, key string) bool {
+	s.space()
+	if !s.consume('{') {
+		return env, s.errorf("the reply is not a JSON object")
+	}
+	for first := true; ; first = false {
+		s.space()
+		if s.consume('}') {
+			break
+		}
+		if !first && !s.consume(',') {
+			return env, s.errorf("expected , or } after an envelope property")
+		}
+		s.space()
+		keyStart := s.pos
+		if err := s.skip(); err != nil {
+			return env, err
+		}
+		var key string
+		if err := json.Unmarshal(body[keyStart:s.pos], &key); err != nil {
+			return env, s.errorf("invalid property name %.40q", body[keyStart:s.pos])
+		}
+		s.space()
+		if !s.consume(':') {
+			return env, s.errorf("expected : after property %q", key)
+		}
+		s.space()
+		valueStart := s.pos
+		if key == "objects" {
+			objects, err := s.list()
+			if err != nil {
+				return env, err
+			}
+			env.Objects = objects
+			continue
+		}
+		if err := s.skip(); err != nil {
+			return env, err
+		}
+		value := body[valueStart:s.pos]
 		switch key {
 		case "more":
-			if it.WhatIsNext() != jsoniter.BoolValue {
-				it.ReportError("read more", "more must be true or false")
-				return false
+			if err := json.Unmarshal(value, &env.More); err != nil {
+				return env, fmt.Errorf("more must be true or false, not %.40s", value)
 			}
-			env.More = it.ReadBool()
 		case "next":
-			env.Next = it.SkipAndReturnBytes()
+			env.Next = value
 		case "type":
-			if it.WhatIsNext() == jsoniter.StringValue {
-				env.Type = it.ReadString()
-			} else {
-				it.Skip()
-			}
-		case "objects":
-			env.Objects = readObjects(it, len(body))
-		default:
-			it.Skip()
+			// Only a string is a bundle's type; anything else is ignored.
+			_ = json.Unmarshal(value, &env.Type)
 		}
-		return it.Error == nil
-	})
-	if it.Error != nil && it.Error != io.EOF {
-		return env, syntaxError(body, it.Error)
 	}
-	it.Error = nil
-	if it.WhatIsNext(); it.Error != io.EOF {
-		return env, syntaxError(body, errors.New("unexpected data after the JSON object"))
+	s.space()
+	if s.pos != len(body) {
+		return env, s.errorf("unexpected data after the JSON object")
 	}
 	return env, nil
 }
 
-// syntaxError prefers encoding/json's message for text that is not JSON,
-// because it names the offending character plainly.
-func syntaxError(body []byte, err error) error {
-	var v any
-	if jsonErr := json.Unmarshal(body, &v); jsonErr != nil {
-		return jsonErr
-	}
-	return err
+var bom = []byte("\xef\xbb\xbf")
+
+// scanner finds the bounds of JSON values without checking what is inside
+// strings and numbers, which decode_stix checks object by object.
+type scanner struct {
+	data []byte
+	pos  int
 }
 
-// readObjects returns the raw text of every element of a JSON list, or nil
-// for null. The texts are copied into one buffer of size bytes, the size of
-// the reply, so that a page costs one allocation rather than one or two per
-// object.
-func readObjects(it *jsoniter.Iterator, size int) []rawObject {
-	switch it.WhatIsNext() {
-	case jsoniter.NilValue:
-		it.Skip()
-		return nil
-	case jsoniter.ArrayValue:
-	default:
-		it.ReportError("read objects", "objects must be a list")
-		return nil
+func (s *scanner) space() {
+	for s.pos < len(s.data) {
+		switch s.data[s.pos] {
+		case ' ', '\t', '\n', '\r':
+			s.pos++
+		default:
+			return
+		}
 	}
-	var objects []rawObject
-	texts := make([]byte, 0, size)
-	it.ReadArrayCB(func(it *jsoniter.Iterator) bool {
-		// Looking at the next value first moves past the white space
-		// before it, which the capture would otherwise keep.
-		it.WhatIsNext()
-		start := len(texts)
-		texts = it.SkipAndAppendBytes(texts)
-		objects = append(objects, rawObject(texts[start:len(texts):len(texts)]))
-		return it.Error == nil
-	})
-	return objects
+}
+
+func (s *scanner) consume(c byte) bool {
+	if s.pos < len(s.data) && s.data[s.pos] == c {
+		s.pos++
+		return true
+	}
+	return false
+}
+
+// errorf describes a problem at the current offset, or the end of the
+// text when the reply stops short.
+func (s *scanner) errorf(format string, args ...any) error {
+	if s.pos >= len(s.data) {
+		return fmt.Errorf("unexpected end of JSON input at offset %d", s.pos)
+	}
+	return fmt.Errorf("%s at offset %d", fmt.Sprintf(format, args...), s.pos)
+}
+
+// list returns the raw text of every element of a JSON list, sliced from
+// the reply without copying, or nil for null.
+func (s *scanner) list() ([]rawObject, error) {
+	if bytes.HasPrefix(s.data[s.pos:], []byte("null")) {
+		s.pos += len("null")
+		return nil, nil
+	}
+	if !s.consume('[') {
+		return nil, s.errorf("objects must be a list")
+	}
+	var items []rawObject
+	for first := true; ; first = false {
+		s.space()
+		if s.consume(']') {
+			return items, nil
+		}
+		if !first {
+			if !s.consume(',') {
+				return nil, s.errorf("expected , or ] in the objects list")
+			}
+			s.space()
+		}
+		start := s.pos
+		if err := s.skip(); err != nil {
+			return nil, err
+		}
+		items = append(items, rawObject(s.data[start:s.pos:s.pos]))
+	}
+}
+
+// skip moves past one value: a string, an object or list with everything
+// nested in it, or a literal or number.
+func (s *scanner) skip() error {
+	if s.pos >= len(s.data) {
+		return s.errorf("unexpected end of JSON input")
+	}
+	switch c := s.data[s.pos]; c {
+	case '"':
+		return s.skipString()
+	case '{', '[':
+		return s.skipNested()
+	case ',', ':', '}', ']':
+		return s.errorf("expected a value, found %q", c)
+	}
+	for s.pos < len(s.data) {
+		switch s.data[s.pos] {
+		case ',', '}', ']', ':', ' ', '\t', '\n', '\r', '"', '{', '[':
+			return nil
+		}
+		s.pos++
+	}
+	return nil
+}
+
+func (s *scanner) skipString() error {
+	for i := s.pos + 1; i < len(s.data); i++ {
+		switch s.data[i] {
+		case '\\':
+			i++
+		case '"':
+			s.pos = i + 1
+			return nil
+		}
+	}
+	return s.errorf("unexpected end of JSON input in a string")
+}
+
+func (s *scanner) skipNested() error {
+	var closers []byte
+	for s.pos < len(s.data) {
+		switch c := s.data[s.pos]; c {
+		case '"':
+			if err := s.skipString(); err != nil {
+				return err
+			}
+			continue
+		case '{':
+			closers = append(closers, '}')
+		case '[':
+			closers = append(closers, ']')
+		case '}', ']':
+			if closers[len(closers)-1] != c {
+				return s.errorf("unexpected %q", c)
+			}
+			closers = closers[:len(closers)-1]
+			if len(closers) == 0 {
+				s.pos++
+				return nil
+			}
+		}
+		s.pos++
+	}
+	return s.errorf("unexpected end of JSON input")
 }
 
 // rawObject is the JSON text of one STIX object as the server sent it.
 type rawObject []byte
 
 // text returns the object's text as a string without copying it. The bytes
-// are a copy of the reply's, and nothing writes to them afterwards.
+// belong to the reply's body, which nothing writes to once it is read.
 func (o rawObject) text() string {
 	return unsafe.String(unsafe.SliceData(o), len(o))
 }

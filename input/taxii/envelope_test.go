@@ -58,17 +58,42 @@ func TestDecodeEnvelopeWithoutObjects(t *testing.T) {
 
 func TestDecodeEnvelopeRejectsInvalidReplies(t *testing.T) {
 	for body, want := range map[string]string{
-		`<html><body>Sign in</body></html>`:       "invalid character '<'",
-		`{"objects": [{"id": "a--1"}]`:            "unexpected end of JSON input",
-		`{"more": "yes", "objects": []}`:          "more must be true or false",
-		`{"objects": {"id": "a--1"}}`:             "objects must be a list",
-		`{"objects": []} {"objects": []}`:         "invalid character '{' after top-level value",
-		`[{"type": "indicator", "id": "i--1"}]`:   "not a JSON object",
-		`{"objects": [{"id": "a--1"}], "more": }`: "invalid character '}'",
+		`<html><body>Sign in</body></html>`:         "the reply is not a JSON object at offset 0",
+		`{"objects": [{"id": "a--1"}]`:              "unexpected end of JSON input at offset 28",
+		`{"objects": [{"id": "a--1", "x": "open}]}`: "unexpected end of JSON input",
+		`{"objects": [{"id": "a--1"]}`:              "unexpected ']' at offset 26",
+		`{"more": "yes", "objects": []}`:            "more must be true or false",
+		`{"objects": {"id": "a--1"}}`:               "objects must be a list at offset 12",
+		`{"objects": []} {"objects": []}`:           "unexpected data after the JSON object at offset 16",
+		`[{"type": "indicator", "id": "i--1"}]`:     "not a JSON object",
+		`{"objects": [{"id": "a--1"}], "more": }`:   "expected a value, found '}' at offset 38",
 	} {
 		_, err := decodeEnvelope([]byte(body))
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: error = %v, expected it to contain %q", body, err, want)
+		}
+	}
+}
+
+// An object that is not valid JSON inside still has clear bounds, so it
+// reaches decode_stix as its text, which reports it, and the others go on.
+func TestDecodeEnvelopePassesInvalidObjects(t *testing.T) {
+	objects := []string{
+		`{"type":"indicator","id":"indicator--1","confidence":1e400}`,
+		`{"type":"indicator","id":"indicator--2","name":"a\qb"}`,
+		`{"type":"indicator","id":"indicator--3","name":"fine \"quoted\" [x] {y}"}`,
+	}
+	body := "\xef\xbb\xbf" + `{"objects": [` + strings.Join(objects, ", ") + `]}`
+	env, err := decodeEnvelope([]byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(env.Objects) != len(objects) {
+		t.Fatalf("%d objects, expected %d", len(env.Objects), len(objects))
+	}
+	for i, want := range objects {
+		if got := env.Objects[i].text(); got != want {
+			t.Errorf("object %d = %q, expected %q", i, got, want)
 		}
 	}
 }

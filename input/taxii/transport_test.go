@@ -515,3 +515,57 @@ func TestUnknownCollectionListsAvailable(t *testing.T) {
 	err := env.RunOnce(map[string]any{"url": peer.server.URL + "/api1/", "collections": []string{"Gamma"}}, &inputtest.Pipeline{AutoACK: true})
 	assertErrorContains(t, err, `no collection has the id or title "Gamma"`, `c1 ("Alpha")`, `c2 ("Beta")`)
 }
+
+// An object that is not valid JSON inside is published as its text, for
+// decode_stix to report, and the rest of the page and the next page follow.
+func TestInvalidObjectDoesNotStopTheWalk(t *testing.T) {
+	bad := `{"type": "indicator", "id": "indicator--bad", "confidence": 1e400, "name": "a\qb"}`
+	peer := newRecordingPeer(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		added := fmt.Sprintf("2024-01-%02dT00:00:00.000000Z", n)
+		w.Header().Set("Content-Type", acceptTAXII21)
+		w.Header().Set("X-TAXII-Date-Added-First", added)
+		w.Header().Set("X-TAXII-Date-Added-Last", added)
+		if n == 1 {
+			_, _ = fmt.Fprintf(w, `{"more": true, "next": "2", "objects": [{"type": "indicator", "id": %q}, %s]}`, indicatorID(1), bad)
+			return
+		}
+		_, _ = fmt.Fprintf(w, `{"more": false, "objects": [{"type": "indicator", "id": %q}]}`, indicatorID(2))
+	})
+	err, pipeline, _ := runFault(t, peer, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var messages []string
+	for _, e := range pipeline.Published() {
+		msg, _ := e.Fields["message"].(string)
+		messages = append(messages, msg)
+	}
+	if len(messages) != 3 {
+		t.Fatalf("published %d events, expected 3: %q", len(messages), messages)
+	}
+	if messages[1] != bad {
+		t.Errorf("second message = %q, expected the invalid object's text %q", messages[1], bad)
+	}
+}
+
+// A reply that is JSON but no envelope names the page's own URL, with its
+// next token, the status and the start of the body.
+func TestMalformedEnvelopeNamesThePage(t *testing.T) {
+	peer := newRecordingPeer(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		if n == 1 {
+			writeEnvelope(w, true, "tok-2", "2024-01-01T00:00:00.000000Z", "2024-01-01T00:00:00.000000Z", indicatorID(1))
+			return
+		}
+		w.Header().Set("Content-Type", acceptTAXII21)
+		_, _ = fmt.Fprint(w, `{"more": false, "objects": [{"id": "x--1"]}`)
+	})
+	err, _, _ := runFault(t, peer, nil)
+	if err == nil {
+		t.Fatal("the walk ended without an error")
+	}
+	for _, want := range []string{"next=tok-2", "HTTP 200", "is not a TAXII envelope", "unexpected ']' at offset", `body starts "{\"more\": false`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not contain %q", err, want)
+		}
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"maps"
 	"net/http"
 	"strconv"
@@ -73,7 +72,7 @@ func (w *walker) fetch21(ctx context.Context, c *collectionRun, addedAfter strin
 
 		env, err := decodeEnvelope(resp.body)
 		if err != nil {
-			return fmt.Errorf("GET %s: the reply is not a TAXII envelope: %w", target, err)
+			return w.requester.malformed(&u, "a TAXII envelope", resp, err)
 		}
 		if c.version == versionAuto && n == 1 {
 			if env.Type == "bundle" || isTAXII20MediaType(resp.header.Get("Content-Type")) {

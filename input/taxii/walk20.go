@@ -67,7 +67,7 @@ func (w *walker) fetch20(ctx context.Context, c *collectionRun, addedAfter strin
 
 		b, err := decodeEnvelope(resp.body)
 		if err != nil {
-			return fmt.Errorf("GET %s (Range %s): the reply is not a STIX bundle: %w", target, rangeItems, err)
+			return fmt.Errorf("range %s: %w", rangeItems, w.requester.malformed(&u, "a STIX bundle", resp, err))
 		}
 		c.metrics.pages.Inc()
 		// NOTE: unlike a TAXII 2.1 walk, a page without a usable
