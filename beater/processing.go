@@ -109,11 +109,6 @@ func processingEditor(info beat.Info, stixDefaults, inputCfg *conf.C, stixContex
 		client.Processing.Processor = list
 		client.Processing.KeepNull = settings.KeepNull
 		client.Processing.DisableHost = settings.PublisherPipeline.DisableHost
-		// tibeat's inputs publish only strings, numbers and mapstr.M, which
-		// libbeat's normalization would walk on every event without
-		// changing anything.
-		normalize := false
-		client.Processing.EventNormalization = &normalize
 		return client, nil
 	}, nil
 }
