@@ -29,9 +29,12 @@ import (
 	"github.com/elastic/beats/v7/libbeat/beat"
 	conf "github.com/elastic/elastic-agent-libs/config"
 	"github.com/elastic/elastic-agent-libs/logp"
+	"github.com/elastic/elastic-agent-libs/mapstr"
 	"github.com/elastic/elastic-agent-libs/monitoring"
 
+	"github.com/tibeat/tibeat/internal/jsonvalue"
 	"github.com/tibeat/tibeat/internal/runmode"
+	stixproc "github.com/tibeat/tibeat/processors/stix"
 )
 
 var update = flag.Bool("update", false, "rewrite the want/ sections of testdata/*.txtar from the actual results")
@@ -308,7 +311,8 @@ func runGolden(t *testing.T, file string) {
 	}
 
 	var fields []any
-	for _, e := range pub.events {
+	for i, e := range pub.events {
+		checkDecodedAhead(t, i, e.Fields)
 		fields = append(fields, map[string]any(e.Fields))
 	}
 	actual := map[string][]byte{
@@ -423,4 +427,24 @@ func sameContent(name string, want, got []byte) bool {
 		}
 	}
 	return bytes.Equal(bytes.TrimSpace(want), bytes.TrimSpace(got))
+}
+
+// checkDecodedAhead checks that an event's decoded object, when the input
+// left one for decode_stix, is its message parsed, and removes it: the
+// goldens show the fields that reach decode_stix.
+func checkDecodedAhead(t *testing.T, i int, fields mapstr.M) {
+	t.Helper()
+	decoded, found := fields[stixproc.DecodedField]
+	if !found {
+		return
+	}
+	delete(fields, stixproc.DecodedField)
+	msg, _ := fields["message"].(string)
+	want, err := jsonvalue.Object(msg)
+	if err != nil {
+		want = nil
+	}
+	if !reflect.DeepEqual(decoded, want) {
+		t.Errorf("event %d: decoded object %v, expected its message parsed: %v", i, decoded, want)
+	}
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/elastic/go-concert/ctxtool"
 	"github.com/elastic/mito/lib"
 
+	"github.com/tibeat/tibeat/input/internal/publish"
 	"github.com/tibeat/tibeat/internal/runmode"
 )
 
@@ -126,7 +127,11 @@ func (inp *input) run(env v2.Context, stored any, pub cursor.Publisher) error {
 	log := env.Logger.With("url.original", resourceURL)
 	ctx := ctxtool.FromCanceller(env.Cancelation)
 
-	r, err := inp.newRunner(ctx, env, log, stored, pub)
+	// The evaluation goroutine decodes the objects it returns ahead of the
+	// processors, which convert them on the publishing goroutine.
+	async := publish.NewAsync(pub)
+	defer async.Close()
+	r, err := inp.newRunner(ctx, env, log, stored, async)
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/elastic/elastic-agent-libs/mapstr"
 
 	"github.com/tibeat/tibeat/internal/jsonvalue"
+	stixproc "github.com/tibeat/tibeat/processors/stix"
 )
 
 // eventPublisher turns the events of one evaluation into beat events and
@@ -129,8 +130,9 @@ func (p *eventPublisher) messageEvent(text string) beat.Event {
 	return beat.Event{
 		Timestamp: p.now(),
 		Fields: mapstr.M{
-			"message": text,
-			"url":     mapstr.M{"original": p.url},
+			"message":             text,
+			stixproc.DecodedField: stixproc.DecodeAhead(text),
+			"url":                 mapstr.M{"original": p.url},
 		},
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"github.com/elastic/beats/v7/libbeat/beat"
 	"github.com/elastic/elastic-agent-libs/logp"
 	"github.com/elastic/elastic-agent-libs/mapstr"
+
+	stixproc "github.com/tibeat/tibeat/processors/stix"
 )
 
 // checkpointInterval is how many objects are published between two cursor
@@ -412,13 +414,16 @@ func (h *harvester) logReadError(path string, err *ReadError) {
 	}
 }
 
-// newEvent builds the event of one STIX object. The processors decode
-// message, so the input only adds where the object came from.
+// newEvent builds the event of one STIX object with where it came from.
+// The processors convert it; decoding the text here, ahead of them, runs on
+// the input's goroutine while the processors work on earlier objects.
 func newEvent(obj Object, path string, now time.Time) beat.Event {
+	text := string(obj.Raw)
 	return beat.Event{
 		Timestamp: now,
 		Fields: mapstr.M{
-			"message": string(obj.Raw),
+			"message":             text,
+			stixproc.DecodedField: stixproc.DecodeAhead(text),
 			"log": mapstr.M{
 				"offset": obj.Offset,
 				"file": mapstr.M{

@@ -11,6 +11,7 @@ import (
 	conf "github.com/elastic/elastic-agent-libs/config"
 	"github.com/elastic/elastic-agent-libs/logp"
 
+	"github.com/tibeat/tibeat/input/internal/publish"
 	"github.com/tibeat/tibeat/internal/runmode"
 )
 
@@ -80,9 +81,11 @@ func (inp *input) Test(cursor.Source, v2.TestContext) error { return nil }
 // input is stopped. With --once it returns after the first scan.
 func (inp *input) Run(ctx v2.Context, _ cursor.Source, cur cursor.Cursor, pub cursor.Publisher) error {
 	log := ctx.Logger
+	async := publish.NewAsync(pub)
+	defer async.Close()
 	h := newHarvester(harvesterConfig{
 		log:              log,
-		publisher:        pub,
+		publisher:        async,
 		cancel:           ctx.Cancelation,
 		metrics:          newInputMetrics(ctx.MetricsRegistry, ctx.IDWithoutName),
 		maxObjectSize:    int(inp.config.MaxObjectSize),

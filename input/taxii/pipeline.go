@@ -11,12 +11,16 @@ import (
 	"github.com/elastic/elastic-agent-libs/mapstr"
 
 	"github.com/tibeat/tibeat/input/internal/httpclient"
+	stixproc "github.com/tibeat/tibeat/processors/stix"
 )
 
 // page is one reply of a walk.
 type page struct {
-	// objects are the raw texts of the STIX objects, never decoded here.
+	// objects are the raw texts of the STIX objects, and decoded the same
+	// objects parsed on the fetching goroutine (nil where the text is not
+	// a JSON object), for decode_stix.
 	objects []rawObject
+	decoded []map[string]any
 	// first and last are the X-TAXII-Date-Added-First and -Last headers,
 	// byte for byte.
 	first, last string
@@ -32,8 +36,13 @@ type page struct {
 
 // pageOf builds a page from a reply's objects and date headers.
 func pageOf(objects []rawObject, header http.Header, addedAfter string) *page {
+	decoded := make([]map[string]any, len(objects))
+	for i, raw := range objects {
+		decoded[i] = stixproc.DecodeAhead(raw.text())
+	}
 	p := &page{
 		objects:    objects,
+		decoded:    decoded,
 		first:      header.Get("X-TAXII-Date-Added-First"),
 		last:       header.Get("X-TAXII-Date-Added-Last"),
 		addedAfter: addedAfter,
@@ -263,8 +272,9 @@ func (w *walker) publishPage(c *collectionRun, p *page, position *collectionCurs
 		event := beat.Event{
 			Timestamp: now,
 			Fields: mapstr.M{
-				"message": raw.text(),
-				"url":     mapstr.M{"original": source},
+				"message":             raw.text(),
+				stixproc.DecodedField: p.decoded[i],
+				"url":                 mapstr.M{"original": source},
 			},
 		}
 		var update *collectionCursor

@@ -15,6 +15,23 @@ import (
 // DecodeName is the name users give decode_stix in a processors list.
 const DecodeName = "decode_stix"
 
+// DecodedField is where an input may leave the object its message holds,
+// decoded by DecodeAhead on the input's goroutine, so that decode_stix,
+// which runs on the publishing goroutine, does not parse message again.
+// decode_stix always removes the field.
+const DecodedField = "_stix_decoded"
+
+// DecodeAhead parses the JSON text of a STIX object for DecodedField. It
+// returns nil for text that is not a JSON object: decode_stix then parses
+// message itself and reports the error with the event's source.
+func DecodeAhead(text string) map[string]any {
+	obj, err := jsonvalue.Object(text)
+	if err != nil {
+		return nil
+	}
+	return obj
+}
+
 func init() {
 	processors.RegisterPlugin(DecodeName, func(c *conf.C, log *logp.Logger) (beat.Processor, error) {
 		cfg := DefaultConfig()
@@ -53,6 +70,8 @@ func (d *Decoder) String() string { return DecodeName + "=[field=" + d.field + "
 // case. Invalid JSON is published as a pipeline error document rather than
 // dropped, so the bad text can be found in the index.
 func (d *Decoder) Run(event *beat.Event) (*beat.Event, error) {
+	ahead, _ := event.Fields[DecodedField].(map[string]any)
+	delete(event.Fields, DecodedField)
 	field := d.field
 	raw, ok := event.Fields[field].(string)
 	if !ok {
@@ -63,13 +82,17 @@ func (d *Decoder) Run(event *beat.Event) (*beat.Event, error) {
 		field = rawKey
 	}
 
-	obj, err := jsonvalue.Object(raw)
-	if err != nil {
-		d.metrics.DecodeErrors.Inc()
-		msg := fmt.Sprintf("invalid STIX object JSON: %v", err)
-		d.log.Warnw("kept a STIX object that is not valid JSON as a pipeline_error document", "source", sourceOf(event), "error", err)
-		markPipelineError(event, msg)
-		return event, nil
+	obj := ahead
+	if obj == nil || field != "message" {
+		// Inputs decode ahead only the message they publish.
+		var err error
+		if obj, err = jsonvalue.Object(raw); err != nil {
+			d.metrics.DecodeErrors.Inc()
+			msg := fmt.Sprintf("invalid STIX object JSON: %v", err)
+			d.log.Warnw("kept a STIX object that is not valid JSON as a pipeline_error document", "source", sourceOf(event), "error", err)
+			markPipelineError(event, msg)
+			return event, nil
+		}
 	}
 	if field == rawKey {
 		// A republished indicator was counted when it was first read.

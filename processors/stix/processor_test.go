@@ -1,6 +1,7 @@
 package stix
 
 import (
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -155,5 +156,46 @@ func TestConverterObservablesAsIndicators(t *testing.T) {
 	}
 	if got := value(t, event, "event.type"); !reflect.DeepEqual(got, []string{"indicator"}) {
 		t.Errorf("event.type = %#v, want [indicator]", got)
+	}
+}
+
+// decode_stix takes the object an input decoded ahead instead of parsing
+// message again, and the field never reaches the document.
+func TestDecoderTakesTheObjectDecodedAhead(t *testing.T) {
+	ahead := DecodeAhead(ipIndicator)
+	if ahead == nil {
+		t.Fatal("DecodeAhead returned nil for a valid STIX object")
+	}
+	// A mark that only the object decoded ahead carries shows which one the
+	// document was made from.
+	ahead["x_mark"] = "decoded ahead"
+
+	event := process(t, DefaultConfig(), mapstr.M{"message": ipIndicator, DecodedField: ahead})
+
+	if got := value(t, event, "stix.x_mark"); got != "decoded ahead" {
+		t.Errorf("stix.x_mark = %v, expected the object decoded ahead to be used", got)
+	}
+	if _, found := event.Fields[DecodedField]; found {
+		t.Errorf("%s reached the document", DecodedField)
+	}
+	if got := value(t, event, "threat.indicator.ip"); fmt.Sprint(got) != "[198.51.100.7]" {
+		t.Errorf("threat.indicator.ip = %v, expected [198.51.100.7]", got)
+	}
+}
+
+// Text that does not decode ahead is parsed by decode_stix, which reports it.
+func TestDecoderReportsTextThatDidNotDecodeAhead(t *testing.T) {
+	text := `{"type": "indicator",`
+	if DecodeAhead(text) != nil {
+		t.Fatal("DecodeAhead accepted invalid JSON")
+	}
+
+	event := process(t, DefaultConfig(), mapstr.M{"message": text, DecodedField: DecodeAhead(text)})
+
+	if got := value(t, event, "event.kind"); got != "pipeline_error" {
+		t.Errorf("event.kind = %v, expected pipeline_error", got)
+	}
+	if _, found := event.Fields[DecodedField]; found {
+		t.Errorf("%s reached the document", DecodedField)
 	}
 }
