@@ -15,7 +15,7 @@ import (
 // while the processors convert this one, which puts the second CPU to work.
 //
 // Publish returns the error of an earlier event, because the pipeline's
-// answer for this one comes later. Close must be called once the input has
+// result for this one comes later. Close must be called once the input has
 // published its last event; it waits until every event has reached the
 // pipeline.
 type Async struct {
