@@ -56,11 +56,17 @@ type receivedVersion struct {
 // A manifest that cannot be read leaves the page as it is: the position
 // does not move and the document _id absorbs what the next run repeats.
 func (w *walker) addDatesFromManifest(ctx context.Context, c *collectionRun, filters url.Values, p *page) error {
+	if c.manifestFailed {
+		// A server whose manifest failed once in this walk, often because
+		// it has none, is not asked again for every page.
+		return nil
+	}
 	first, last, err := w.manifestDates(ctx, c, filters, p.objects)
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
+		c.manifestFailed = true
 		if c.manifestWarned.CompareAndSwap(false, true) {
 			c.log.Warnw("TAXII page has no usable X-TAXII-Date-Added-Last header and its manifest could not be read, so the stored position cannot advance past it",
 				"url.original", httpclient.RedactURL(c.objects), "header", p.last, "error", err.Error())

@@ -118,6 +118,10 @@ func TestManifestFailureKeepsPosition(t *testing.T) {
 	if msg, _ := warnings[0].ContextMap()["error"].(string); !strings.Contains(msg, "HTTP 404") {
 		t.Errorf("warning error %q, expected the manifest's HTTP 404", msg)
 	}
+	// The manifest was not read, so nothing may claim it lacked date_added.
+	if n := env.logs.FilterMessageSnippet("no date_added in the manifest").Len(); n != 0 {
+		t.Errorf("%d warnings say the manifest had no date_added, expected none", n)
+	}
 }
 
 func TestChunkIDsBoundsLength(t *testing.T) {

@@ -83,6 +83,9 @@ type collectionRun struct {
 	// for such pages has been logged as used or as failed.
 	manifestUsed   atomic.Bool
 	manifestWarned atomic.Bool
+	// manifestFailed is set when the manifest could not be read during the
+	// current walk. Only the walk's fetching goroutine uses it.
+	manifestFailed bool
 }
 
 // walk reads a collection from its stored position, or from now minus
@@ -201,7 +204,8 @@ func (w *walker) fetcher(c *collectionRun) fetchFunc {
 // A position never moves backwards or to a value that is not a timestamp.
 func (w *walker) safePosition(c *collectionRun, p, next *page, complete bool) *collectionCursor {
 	if _, ok := parseTimestamp(p.last); !ok {
-		if c.headerWarned.CompareAndSwap(false, true) {
+		// When the manifest could not be read, that warning said it all.
+		if !c.manifestWarned.Load() && c.headerWarned.CompareAndSwap(false, true) {
 			c.log.Warnw("TAXII page has no usable X-TAXII-Date-Added-Last header and no date_added in the manifest, so the stored position cannot advance past it",
 				"url.original", httpclient.RedactURL(c.objects), "header", p.last)
 		}

@@ -57,6 +57,7 @@ func (w *walker) fetch21(ctx context.Context, c *collectionRun, addedAfter strin
 	}
 	query := maps.Clone(filters)
 	recent := newRecentObjects()
+	c.manifestFailed = false
 	target := httpclient.RedactURL(c.objects)
 
 	for n := 1; ; n++ {
