@@ -358,13 +358,15 @@ func (r *runner) period(ctx context.Context, start time.Time) error {
 		}
 		if n >= r.cfg.MaxExecutions {
 			r.metrics.executionsLimitHits.Inc()
-			next := "at the next run of the input"
-			if !runmode.Once() {
-				next = "at " + start.Add(r.cfg.Interval).UTC().Format(time.RFC3339)
+			if runmode.Once() {
+				// --once ends here too, so there is no next run to name.
+				r.log.Warnw("The program still wants more after max_executions evaluations; --once stops here and the next start of tibeat continues from the stored cursor",
+					"max_executions", r.cfg.MaxExecutions, "events", published)
+				return nil
 			}
-			r.log.Warnw("The program still wants more after max_executions evaluations; it continues "+next,
-				"max_executions", r.cfg.MaxExecutions, "events", published,
-				"next_run", start.Add(r.cfg.Interval).UTC())
+			next := start.Add(r.cfg.Interval).UTC()
+			r.log.Warnw("The program still wants more after max_executions evaluations; it continues at "+next.Format(time.RFC3339),
+				"max_executions", r.cfg.MaxExecutions, "events", published, "next_run", next)
 			return nil
 		}
 	}
