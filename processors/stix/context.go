@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"slices"
 	"strconv"
 	"time"
 
@@ -65,7 +66,9 @@ func RepublishEvent(raw []byte, source json.RawMessage) beat.Event {
 const RevisionName = "stix_context_revision"
 
 // sourceFields are the top-level event fields an input sets to say where an
-// object came from: log.* for files, url.* for TAXII and CEL.
+// object came from: log.* for files, url.* for TAXII and CEL. They are
+// sorted, because sourceOfEvent writes them in this order as json.Marshal
+// writes the keys of a map.
 var sourceFields = []string{"log", "url"}
 
 // maxOrderedRevision is the largest revision that still moves
@@ -103,14 +106,16 @@ func (r *Revisions) Run(event *beat.Event) (*beat.Event, error) {
 	if obj == nil {
 		return event, nil
 	}
+	var source json.RawMessage
 	if objectType := obj["type"]; objectType == "indicator" || objectType == "observed-data" {
-		// observed-data whose objects have not arrived is no indicator
-		// document yet, but its copy published later needs the source too.
-		if source := sourceOfEvent(event.Fields); source != nil {
-			r.index.SetSource(obj, source)
-		}
+		source = sourceOfEvent(event.Fields)
 	}
 	if !isIndicatorDocument(event.Fields) {
+		// observed-data whose objects have not arrived is no indicator
+		// document yet, but its copy published later needs the source too.
+		if source != nil {
+			r.index.SetSource(obj, source)
+		}
 		return event, nil
 	}
 
@@ -118,7 +123,7 @@ func (r *Revisions) Run(event *beat.Event) (*beat.Event, error) {
 	// an input and the republishing loop convert the same indicator at
 	// once, the copy with the older context can get the higher revision.
 	digest := contextDigest(event.Fields, obj)
-	revision := r.index.Revision(obj, digest)
+	revision := r.index.Published(obj, source, digest)
 	obj["ioc_context_revision"] = revision
 	if version, ok := versionInstant(event.Fields, obj); ok && inDateNanosRange(version) {
 		obj["ioc_revision_date"] = revisionDate(version, revision)
@@ -145,8 +150,8 @@ func stixObject(event *beat.Event) map[string]any {
 }
 
 func isIndicatorDocument(fields mapstr.M) bool {
-	value, err := fields.GetValue("event.type")
-	if err != nil {
+	value, ok := lookup(fields, "event", "type")
+	if !ok {
 		return false
 	}
 	switch types := value.(type) {
@@ -166,17 +171,62 @@ func isIndicatorDocument(fields mapstr.M) bool {
 	return false
 }
 
-// sourceOfEvent returns the input's source fields as a JSON object, or nil
-// when the event has none.
+// lookup returns the value under a path of keys in nested event maps, as
+// mapstr.M.GetValue does for the dotted path, without splitting a string.
+func lookup(fields mapstr.M, path ...string) (any, bool) {
+	var node any = fields
+	for _, key := range path {
+		var m map[string]any
+		switch n := node.(type) {
+		case mapstr.M:
+			m = n
+		case map[string]any:
+			m = n
+		default:
+			return nil, false
+		}
+		var ok bool
+		if node, ok = m[key]; !ok {
+			return nil, false
+		}
+	}
+	return node, true
+}
+
+// sourceOfEvent returns the input's source fields as a JSON object, as
+// json.Marshal writes it, or nil when the event has none.
 func sourceOfEvent(fields mapstr.M) json.RawMessage {
+	var text []byte
+	for _, key := range sourceFields {
+		v, ok := fields[key]
+		if !ok {
+			continue
+		}
+		if text == nil {
+			text = append(make([]byte, 0, 128), '{')
+		} else {
+			text = append(text, ',')
+		}
+		text = appendJSONString(text, key)
+		text = append(text, ':')
+		if text = appendJSON(text, v); text == nil {
+			return marshalSource(fields)
+		}
+	}
+	if text == nil {
+		return nil
+	}
+	return append(text, '}')
+}
+
+// marshalSource is sourceOfEvent for values that appendJSON leaves to
+// encoding/json.
+func marshalSource(fields mapstr.M) json.RawMessage {
 	source := map[string]any{}
 	for _, key := range sourceFields {
 		if v, ok := fields[key]; ok {
 			source[key] = v
 		}
-	}
-	if len(source) == 0 {
-		return nil
 	}
 	text, err := json.Marshal(source)
 	if err != nil {
@@ -193,31 +243,39 @@ func sourceOfEvent(fields mapstr.M) json.RawMessage {
 // observed-data, threat.indicator counts too, because its values come from
 // the objects that object_refs name.
 func contextDigest(fields mapstr.M, obj map[string]any) string {
-	parts := map[string]any{}
-	for _, key := range []string{"threat.software", "threat.group", "threat.technique", "threat.tactic"} {
-		if v, err := fields.GetValue(key); err == nil {
-			parts[key] = v
+	// Most documents carry no context, so the map is made only for one
+	// that does.
+	var parts map[string]any
+	add := func(key string, v any) {
+		if parts == nil {
+			parts = map[string]any{}
+		}
+		parts[key] = v
+	}
+	for _, key := range []string{"software", "group", "technique", "tactic"} {
+		if v, ok := lookup(fields, "threat", key); ok {
+			add("threat."+key, v)
 		}
 	}
 	if v, ok := obj["campaign"]; ok {
-		parts["stix.campaign"] = v
+		add("stix.campaign", v)
 	}
 	if refersToFeedMarking(obj) {
-		if v, err := fields.GetValue("threat.indicator.marking"); err == nil {
-			parts["threat.indicator.marking"] = v
+		if v, ok := lookup(fields, "threat", "indicator", "marking"); ok {
+			add("threat.indicator.marking", v)
 		}
 	}
 	if revoked, _ := obj["revoked"].(bool); !revoked && obj["ioc_expiration_reason"] == stix.ExpirationRevoked {
-		parts["stix.ioc_expiration_date"] = obj["ioc_expiration_date"]
+		add("stix.ioc_expiration_date", obj["ioc_expiration_date"])
 	}
 	if _, embeds := obj["objects"]; !embeds && obj["type"] == "observed-data" {
 		// The values come from the objects that object_refs resolved to,
 		// which the index may hold more of on the next conversion.
-		if v, err := fields.GetValue("threat.indicator"); err == nil {
-			parts["threat.indicator"] = v
+		if v, ok := lookup(fields, "threat", "indicator"); ok {
+			add("threat.indicator", v)
 		}
 	}
-	if len(parts) == 0 {
+	if parts == nil {
 		return ""
 	}
 	text, err := json.Marshal(parts)
@@ -246,10 +304,8 @@ func refersToFeedMarking(obj map[string]any) bool {
 // versionInstant returns the instant of the object's version: modified, or
 // created for objects without it. Cyber-observables have neither.
 func versionInstant(fields mapstr.M, obj map[string]any) (time.Time, bool) {
-	candidates := []any{obj["modified"], obj["created"]}
-	if modified, err := fields.GetValue("threat.indicator.modified_at"); err == nil {
-		candidates = append([]any{modified}, candidates...)
-	}
+	candidates := [3]any{nil, obj["modified"], obj["created"]}
+	candidates[0], _ = lookup(fields, "threat", "indicator", "modified_at")
 	for _, candidate := range candidates {
 		if text, ok := candidate.(string); ok {
 			if t, err := time.Parse(time.RFC3339Nano, text); err == nil {
@@ -281,4 +337,79 @@ func revisedID(base, digest string, revision int) string {
 	text := base + "\n" + digest + "\n" + strconv.Itoa(revision)
 	sum := sha256.Sum256([]byte(text))
 	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// appendJSON appends v as json.Marshal writes it, for the types inputs put
+// in their source fields: maps, strings, numbers, booleans and null. It
+// returns nil for any other type, which the caller leaves to json.Marshal.
+func appendJSON(dst []byte, v any) []byte {
+	switch v := v.(type) {
+	case nil:
+		return append(dst, "null"...)
+	case bool:
+		return strconv.AppendBool(dst, v)
+	case string:
+		return appendJSONString(dst, v)
+	case int:
+		return strconv.AppendInt(dst, int64(v), 10)
+	case int64:
+		return strconv.AppendInt(dst, v, 10)
+	case int32:
+		return strconv.AppendInt(dst, int64(v), 10)
+	case uint64:
+		return strconv.AppendUint(dst, v, 10)
+	case uint32:
+		return strconv.AppendUint(dst, uint64(v), 10)
+	case uint:
+		return strconv.AppendUint(dst, uint64(v), 10)
+	case float64:
+		text, err := json.Marshal(v)
+		if err != nil {
+			return nil
+		}
+		return append(dst, text...)
+	case mapstr.M:
+		return appendJSONObject(dst, v)
+	case map[string]any:
+		return appendJSONObject(dst, v)
+	}
+	return nil
+}
+
+// appendJSONObject appends m with its keys sorted, as json.Marshal does.
+func appendJSONObject(dst []byte, m map[string]any) []byte {
+	// The maps of source fields have a few keys, which fit on the stack.
+	var room [8]string
+	keys := room[:0]
+	for key := range m {
+		keys = append(keys, key)
+	}
+	slices.Sort(keys)
+	dst = append(dst, '{')
+	for i, key := range keys {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendJSONString(dst, key)
+		dst = append(dst, ':')
+		if dst = appendJSON(dst, m[key]); dst == nil {
+			return nil
+		}
+	}
+	return append(dst, '}')
+}
+
+// appendJSONString appends s as json.Marshal writes it. Only printable
+// ASCII other than quotes, backslashes and the HTML characters <, > and &
+// is written as it is; any other string goes through json.Marshal.
+func appendJSONString(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			text, _ := json.Marshal(s)
+			return append(dst, text...)
+		}
+	}
+	dst = append(dst, '"')
+	dst = append(dst, s...)
+	return append(dst, '"')
 }

@@ -18,8 +18,8 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"os"
 	"path/filepath"
@@ -44,8 +44,9 @@ type Limits struct {
 }
 
 // DefaultLimits bound the index to an estimated 300 MiB of memory at most.
-// The indicators' text takes up to 128 MiB and the cyber-observables' text
-// up to 32 MiB. At the sizes of the Unit 42 playbooks' objects, the
+// The indicators' text takes up to 128 MiB, in the journal for an index
+// made by Open and in memory otherwise, and the cyber-observables' text up
+// to 32 MiB of memory. At the sizes of the Unit 42 playbooks' objects, the
 // relationships take about 60 MiB and the other entries about 30 MiB.
 // TestContextIndexSize measures the index.
 var DefaultLimits = Limits{
@@ -82,6 +83,14 @@ type Index struct {
 	indicatorBytes, observableBytes                                           int64
 
 	log *journal
+	// pending are the indicators whose journal entry waits for the source
+	// fields of their document (see keepText), and spareTexts the buffers
+	// of those already written, for reuse.
+	pending    []pendingIndicator
+	spareTexts [][]byte
+	// lastSource is the source fields SetSource stored last, which the
+	// next record with the same fields shares.
+	lastSource json.RawMessage
 	// failed is the first error writing the journal, returned by the next
 	// Flush or Close.
 	failed error
@@ -112,15 +121,15 @@ func Open(dir string, limits Limits) (*Index, error) {
 		return nil, fmt.Errorf("create the context index folder: %w", err)
 	}
 	idx := New(limits)
-	path := filepath.Join(dir, journalName)
-	if err := idx.load(path); err != nil {
-		return nil, err
-	}
-	log, err := openJournal(path)
+	log, err := openJournal(filepath.Join(dir, journalName))
 	if err != nil {
 		return nil, err
 	}
 	idx.log = log
+	if err := idx.load(); err != nil {
+		log.close()
+		return nil, err
+	}
 	// Compacting at start drops what the limits evicted and the replaced
 	// versions that the last run appended.
 	if err := idx.compactLocked(); err != nil {
@@ -132,7 +141,8 @@ func Open(dir string, limits Limits) (*Index, error) {
 
 // Observe records one STIX object and returns the ids of stored indicators
 // whose context it changed. obj is the decoded object; raw is its JSON
-// text, which is kept for indicators; input names the input that read it.
+// text, which is kept for indicators (in the journal of an index made by
+// Open); input names the input that read it.
 func (x *Index) Observe(obj map[string]any, raw []byte, input string) []string {
 	objectType := stringOf(obj, "type")
 	id := stringOf(obj, "id")
@@ -158,14 +168,23 @@ func (x *Index) Observe(obj map[string]any, raw []byte, input string) []string {
 	return nil
 }
 
+// textSeed seeds the hashes of indicators' text. They are computed again
+// when the journal is loaded, so they need not be the same across runs.
+var textSeed = maphash.MakeSeed()
+
 func (x *Index) observeIndicator(obj map[string]any, id string, raw []byte, input string, refs []string) {
-	r := &indicatorRecord{ID: id, Modified: versionOf(obj), Input: input, Refs: refs, Raw: slices.Clone(raw)}
-	r.Revoked, _ = obj["revoked"].(bool)
-	for _, ref := range stringsOf(obj, "object_marking_refs") {
-		if _, predefined := stix.PredefinedTLP(ref); !predefined {
-			r.Markings = append(r.Markings, ref)
-		}
+	text, err := oneLine(raw)
+	if err != nil {
+		x.mu.Lock()
+		x.failed = fmt.Errorf("keep indicator %s in the context index: %w", id, err)
+		x.mu.Unlock()
+		return
 	}
+	r := &indicatorRecord{
+		ID: id, Modified: versionOf(obj), Input: input, Refs: refs, Markings: feedMarkings(obj),
+		textAt: -1, textLen: len(text), textSum: maphash.Bytes(textSeed, text),
+	}
+	r.Revoked, _ = obj["revoked"].(bool)
 
 	x.mu.Lock()
 	defer x.mu.Unlock()
@@ -176,13 +195,31 @@ func (x *Index) observeIndicator(obj map[string]any, id string, raw []byte, inpu
 	if old != nil && old.Modified.Equal(r.Modified) {
 		// The same version read again keeps the revision its copies got,
 		// so that converting it again gives the _id already published.
-		if old.Input == r.Input && bytes.Equal(old.Raw, r.Raw) {
+		// A 64-bit hash stands for the text, which may be on disk only.
+		if old.Input == r.Input && old.textLen == r.textLen && old.textSum == r.textSum {
 			return
 		}
 		r.Digest, r.Revision, r.Source = old.Digest, old.Revision, old.Source
 	}
 	x.putIndicator(r)
-	x.append(entry{Indicator: r})
+	x.keepText(r, text)
+}
+
+// feedMarkings returns the ids of the marking definitions that obj refers
+// to in object_marking_refs other than the predefined TLP ones.
+func feedMarkings(obj map[string]any) []string {
+	refs, _ := obj["object_marking_refs"].([]any)
+	var out []string
+	for _, v := range refs {
+		ref, ok := v.(string)
+		if !ok || ref == "" || contains(out, ref) {
+			continue
+		}
+		if _, predefined := stix.PredefinedTLP(ref); !predefined {
+			out = append(out, ref)
+		}
+	}
+	return out
 }
 
 func (x *Index) observeRelationship(obj map[string]any, id string) []string {
@@ -277,7 +314,9 @@ func (x *Index) linkedIndicators(id string) []string {
 
 // Stored returns the JSON text of the newest version of an indicator, the
 // input that read it, and the source fields that input set on its first
-// document (see SetSource).
+// document (see SetSource). The text is on one line. An index made by Open
+// reads it from its journal, so it returns nothing once closed, and a read
+// error is returned by the next Flush or Close.
 func (x *Index) Stored(id string) (raw []byte, input string, source json.RawMessage, ok bool) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
@@ -285,7 +324,14 @@ func (x *Index) Stored(id string) (raw []byte, input string, source json.RawMess
 	if r == nil {
 		return nil, "", nil, false
 	}
-	return r.Raw, r.Input, r.Source, true
+	raw, err := x.textOf(r)
+	if err != nil {
+		if x.failed == nil {
+			x.failed = err
+		}
+		return nil, "", nil, false
+	}
+	return raw, r.Input, r.Source, true
 }
 
 // MarkingTLP implements stix.ContextSource.
@@ -388,6 +434,7 @@ func (x *Index) Flush() error {
 	if x.log == nil {
 		return nil
 	}
+	x.writeAllPending()
 	if err := x.takeFailure(); err != nil {
 		return err
 	}
@@ -407,6 +454,7 @@ func (x *Index) Close() error {
 	if x.log == nil {
 		return nil
 	}
+	x.writeAllPending()
 	err := x.log.close()
 	x.log = nil
 	if failed := x.takeFailure(); failed != nil {
@@ -415,18 +463,12 @@ func (x *Index) Close() error {
 	return err
 }
 
-// load replays a journal into the index. A line cut short by a crash ends
-// the replay without an error: what follows it was never acknowledged.
-func (x *Index) load(path string) error {
-	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("open the context index: %w", err)
-	}
-	defer f.Close()
-	reader := bufio.NewReaderSize(f, 1<<20)
+// load replays the journal into the index. A line cut short by a crash
+// ends the replay without an error: what follows it was never
+// acknowledged.
+func (x *Index) load() error {
+	reader := bufio.NewReaderSize(io.NewSectionReader(x.log.file, 0, x.log.written), 1<<20)
+	var at int64 // offset of line in the file
 	for {
 		line, err := reader.ReadBytes('\n')
 		if len(line) > 0 && line[len(line)-1] == '\n' {
@@ -434,8 +476,12 @@ func (x *Index) load(path string) error {
 			if json.Unmarshal(line, &e) != nil {
 				return nil
 			}
+			if e.Indicator != nil {
+				locateText(e.Indicator, line, at)
+			}
 			x.apply(e)
 		}
+		at += int64(len(line))
 		if err == io.EOF {
 			return nil
 		}
@@ -443,6 +489,23 @@ func (x *Index) load(path string) error {
 			return fmt.Errorf("read the context index: %w", err)
 		}
 	}
+}
+
+// locateText points a record read from the journal line at offset at to
+// its text in the file. Every writer of the journal ends an indicator entry
+// with its raw field, so the text is the end of the line before "}}". A
+// record whose line does not end that way keeps its text in memory until
+// the next compaction writes it in that form.
+func locateText(r *indicatorRecord, line []byte, at int64) {
+	text := r.Raw
+	r.textLen, r.textSum = len(text), maphash.Bytes(textSeed, text)
+	end := len(line) - len("}}\n")
+	start := end - len(text)
+	if start >= 0 && string(line[end:]) == "}}\n" && bytes.Equal(line[start:end], text) {
+		r.textAt, r.Raw = at+int64(start), nil
+		return
+	}
+	r.textAt = -1
 }
 
 func (x *Index) apply(e entry) {

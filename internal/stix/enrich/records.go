@@ -73,9 +73,24 @@ type indicatorRecord struct {
 	// Source holds the fields the input set on the first document, such as
 	// log.file.path or url.original, as a JSON object.
 	Source json.RawMessage `json:"source,omitempty"`
-	// Raw is the object's JSON text, stored as JSON rather than as an
-	// escaped string to keep the journal small.
+	// Raw is the object's JSON text on one line, stored as JSON rather
+	// than as an escaped string to keep the journal small. An index with a
+	// journal keeps it only there: Raw is nil in memory and textAt locates
+	// it, so that memory does not grow with the indicators' text.
 	Raw json.RawMessage `json:"raw"`
+
+	// textAt is the offset of the text in the journal, or -1 while only
+	// Raw or a pending entry holds it.
+	textAt int64
+	// textLen is the length of the text, which counts against
+	// Limits.IndicatorBytes wherever the text is kept.
+	textLen int
+	// textSum is a hash of the text, which tells a version read again
+	// from a changed one without reading the text back.
+	textSum uint64
+	// removed is set once a newer version replaced the record or the
+	// limits evicted it.
+	removed bool
 }
 
 // markingRecord is a marking-definition that carries a TLP level.

@@ -4,8 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"math"
 	"os"
+	"slices"
 	"time"
 )
 
@@ -57,16 +61,18 @@ func (x *Index) applyUpdate(u *recordUpdate) {
 }
 
 // journal is the append-only file of an index. Once it holds more than
-// twice what is live, Index.append rewrites it from memory.
+// twice what is live, Index.append rewrites it from memory and from the
+// indicators' text it already holds.
 type journal struct {
 	path    string
-	file    *os.File
+	file    *os.File // opened for reading too, to read indicators' text back
 	writer  *bufio.Writer
-	written int64 // bytes in the file, buffered ones included
+	written int64  // bytes in the file, buffered ones included
+	line    []byte // the indicator entry being written, reused
 }
 
 func openJournal(path string) (*journal, error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("open the context index: %w", err)
 	}
@@ -75,7 +81,11 @@ func openJournal(path string) (*journal, error) {
 		f.Close()
 		return nil, fmt.Errorf("open the context index: %w", err)
 	}
-	return &journal{path: path, file: f, writer: bufio.NewWriterSize(f, flushSize), written: info.Size()}, nil
+	return newJournal(path, f, info.Size()), nil
+}
+
+func newJournal(path string, f *os.File, size int64) *journal {
+	return &journal{path: path, file: f, writer: bufio.NewWriterSize(f, flushSize), written: size}
 }
 
 func (j *journal) write(e entry) error {
@@ -89,6 +99,38 @@ func (j *journal) write(e entry) error {
 	}
 	j.written += int64(len(line))
 	return nil
+}
+
+// writeIndicator writes the entry of r with text, which must be on one
+// line, and returns the offset of text in the file.
+func (j *journal) writeIndicator(r *indicatorRecord, text []byte) (int64, error) {
+	line, textStart, err := appendIndicatorEntry(j.line[:0], r, text)
+	if err != nil {
+		return 0, err
+	}
+	line = append(line, '\n')
+	j.line = line
+	if _, err := j.writer.Write(line); err != nil {
+		return 0, err
+	}
+	at := j.written + int64(textStart)
+	j.written += int64(len(line))
+	return at, nil
+}
+
+// readText returns the n bytes at offset at, writing the buffer out first
+// when they are still in it.
+func (j *journal) readText(at int64, n int) ([]byte, error) {
+	if at+int64(n) > j.written-int64(j.writer.Buffered()) {
+		if err := j.writer.Flush(); err != nil {
+			return nil, err
+		}
+	}
+	text := make([]byte, n)
+	if _, err := j.file.ReadAt(text, at); err != nil {
+		return nil, fmt.Errorf("read an indicator from the context index: %w", err)
+	}
+	return text, nil
 }
 
 func (j *journal) flush() error { return j.writer.Flush() }
@@ -112,6 +154,10 @@ func (x *Index) append(e entry) {
 		x.failed = err
 		return
 	}
+	x.compactWhenLarge()
+}
+
+func (x *Index) compactWhenLarge() {
 	if x.log.written > 2*x.liveEstimate()+flushSize {
 		if err := x.compactLocked(); err != nil {
 			x.failed = err
@@ -127,15 +173,140 @@ func (x *Index) liveEstimate() int64 {
 		int64(len(x.indicators)+len(x.objects)+len(x.relations)+len(x.markings)+len(x.observables))*entrySize
 }
 
+// maxPending bounds the indicators whose entry waits for the source fields
+// of their document. Each input converts one object at a time, so a few
+// slots serve several inputs at once.
+const maxPending = 8
+
+// pendingIndicator is an indicator whose journal entry is not written yet,
+// with a copy of its text.
+type pendingIndicator struct {
+	record *indicatorRecord
+	text   []byte
+}
+
+// keepText stores the text of r, which putIndicator just stored. An index
+// without a journal keeps it in memory. Otherwise the entry of r waits
+// until the stix_context_revision processor adds the document's source
+// fields and revision (see Published), so that one entry holds all of
+// them; any later write of the journal that needs it writes it earlier.
+func (x *Index) keepText(r *indicatorRecord, text []byte) {
+	if x.log == nil {
+		r.Raw = append(make([]byte, 0, len(text)), text...)
+		return
+	}
+	if len(x.pending) == maxPending {
+		x.writePending(0)
+	}
+	var buffer []byte
+	if n := len(x.spareTexts); n > 0 {
+		buffer, x.spareTexts = x.spareTexts[n-1], x.spareTexts[:n-1]
+	}
+	x.pending = append(x.pending, pendingIndicator{record: r, text: append(buffer[:0], text...)})
+}
+
+func (x *Index) pendingIndex(r *indicatorRecord) int {
+	for i := range x.pending {
+		if x.pending[i].record == r {
+			return i
+		}
+	}
+	return -1
+}
+
+// writePending writes the entry of x.pending[i] and removes it from the
+// list. A record that a newer version replaced, or that the limits
+// evicted, is dropped instead.
+func (x *Index) writePending(i int) {
+	p := x.pending[i]
+	x.pending = slices.Delete(x.pending, i, i+1)
+	if !p.record.removed {
+		x.writeIndicator(p.record, p.text)
+	}
+	x.spareTexts = append(x.spareTexts, p.text)
+}
+
+func (x *Index) writeAllPending() {
+	for len(x.pending) > 0 {
+		x.writePending(0)
+	}
+}
+
+// writeIndicator appends the entry of r to the journal. When that fails,
+// r keeps its text in memory, so that it can still be published again.
+func (x *Index) writeIndicator(r *indicatorRecord, text []byte) {
+	at, err := x.log.writeIndicator(r, text)
+	if err != nil {
+		x.failed = err
+		r.Raw = bytes.Clone(text)
+		return
+	}
+	r.textAt, r.Raw = at, nil
+	x.compactWhenLarge()
+}
+
+// textOf returns the JSON text of an indicator record, from memory, from a
+// pending entry or from the journal.
+func (x *Index) textOf(r *indicatorRecord) ([]byte, error) {
+	if r.Raw != nil {
+		return r.Raw, nil
+	}
+	if i := x.pendingIndex(r); i >= 0 {
+		text := bytes.Clone(x.pending[i].text)
+		x.writePending(i)
+		return text, nil
+	}
+	if x.log == nil || r.textAt < 0 {
+		return nil, errors.New("the context index is closed or lost the indicator's text")
+	}
+	return x.log.readText(r.textAt, r.textLen)
+}
+
+// textReader reads indicators' text from a journal in about the order it
+// was written, through one buffer instead of one read call per text.
+type textReader struct {
+	file   *os.File
+	buffer *bufio.Reader
+	at     int64 // file offset of the buffer's next byte
+}
+
+// read returns the n bytes at offset at, in a slice that the next read
+// reuses.
+func (t *textReader) read(at int64, n int, scratch []byte) ([]byte, error) {
+	const maxSkip = 1 << 20
+	if t.buffer == nil || at < t.at || at-t.at > maxSkip {
+		section := io.NewSectionReader(t.file, at, math.MaxInt64-at)
+		if t.buffer == nil {
+			t.buffer = bufio.NewReaderSize(section, 1<<20)
+		} else {
+			t.buffer.Reset(section)
+		}
+		t.at = at
+	}
+	if _, err := t.buffer.Discard(int(at - t.at)); err != nil {
+		return nil, err
+	}
+	text := slices.Grow(scratch[:0], n)[:n]
+	if _, err := io.ReadFull(t.buffer, text); err != nil {
+		return nil, err
+	}
+	t.at = at + int64(n)
+	return text, nil
+}
+
 // compactLocked rewrites the journal with the live entries only, through a
-// temporary file renamed over the old one.
+// temporary file renamed over the old one. Indicators whose entry is still
+// pending are left for their own write.
 func (x *Index) compactLocked() error {
+	if err := x.log.flush(); err != nil {
+		return fmt.Errorf("compact the context index: %w", err)
+	}
 	temporary := x.log.path + ".tmp"
-	f, err := os.OpenFile(temporary, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	f, err := os.OpenFile(temporary, os.O_CREATE|os.O_RDWR|os.O_TRUNC|os.O_APPEND, 0o600)
 	if err != nil {
 		return fmt.Errorf("compact the context index: %w", err)
 	}
-	fresh := &journal{path: x.log.path, file: f, writer: bufio.NewWriterSize(f, flushSize)}
+	fresh := newJournal(x.log.path, f, 0)
 	write := func(e entry) {
 		if err == nil {
 			err = fresh.write(e)
@@ -161,11 +332,7 @@ func (x *Index) compactLocked() error {
 			write(entry{Observable: r})
 		}
 	}
-	for _, id := range x.indicatorOrder {
-		if r := x.indicators[id]; r != nil {
-			write(entry{Indicator: r})
-		}
-	}
+	moved, err := x.compactIndicators(fresh, err)
 	if err == nil {
 		err = fresh.flush()
 	}
@@ -180,16 +347,51 @@ func (x *Index) compactLocked() error {
 		os.Remove(temporary)
 		return fmt.Errorf("compact the context index: %w", err)
 	}
-	x.log.close()
 	// The renamed file is the new journal; appending goes on at its end.
-	f.Close()
-	log, err := openJournal(x.log.path)
-	if err != nil {
-		return err
+	x.log.close()
+	x.log = fresh
+	for _, m := range moved {
+		m.record.textAt, m.record.Raw = m.at, nil
 	}
-	x.log = log
 	x.compactOrders()
 	return nil
+}
+
+// movedText is where compaction wrote the text of an indicator record.
+type movedText struct {
+	record *indicatorRecord
+	at     int64
+}
+
+// compactIndicators writes the live indicators that have an entry or a
+// text in memory to fresh, unless err is set, and returns where each text
+// went. The caller points the records there once the file is in place.
+func (x *Index) compactIndicators(fresh *journal, err error) ([]movedText, error) {
+	if err != nil {
+		return nil, err
+	}
+	reader := &textReader{file: x.log.file}
+	var scratch []byte
+	moved := make([]movedText, 0, len(x.indicators))
+	for _, id := range x.indicatorOrder {
+		r := x.indicators[id]
+		if r == nil || (r.Raw == nil && r.textAt < 0) {
+			continue
+		}
+		text := []byte(r.Raw)
+		if text == nil {
+			if scratch, err = reader.read(r.textAt, r.textLen, scratch); err != nil {
+				return nil, err
+			}
+			text = scratch
+		}
+		at, err := fresh.writeIndicator(r, text)
+		if err != nil {
+			return nil, err
+		}
+		moved = append(moved, movedText{record: r, at: at})
+	}
+	return moved, nil
 }
 
 // compactOrders drops the ids of removed entries from the eviction orders.
@@ -308,6 +510,7 @@ func (x *Index) putIndicator(r *indicatorRecord) {
 }
 
 func (x *Index) removeIndicator(r *indicatorRecord) {
+	r.removed = true
 	x.indicatorBytes -= recordBytes(r)
 	for _, marking := range r.Markings {
 		removeFromSet(x.markedBy, marking, r.ID)
@@ -320,7 +523,7 @@ func (x *Index) removeIndicator(r *indicatorRecord) {
 // recordBytes is what an indicator record counts against
 // Limits.IndicatorBytes: its JSON text and its source fields.
 func recordBytes(r *indicatorRecord) int64 {
-	return int64(len(r.Raw) + len(r.Source))
+	return int64(r.textLen + len(r.Source))
 }
 
 func addToSet(sets map[string]map[string]struct{}, key, member string) {
@@ -342,48 +545,16 @@ func removeFromSet(sets map[string]map[string]struct{}, key, member string) {
 }
 
 // marshalEntry encodes e as json.Marshal does. An indicator entry, written
-// for every indicator read, splices the object's JSON text in as it is:
-// json.Marshal would scan and compact that text again, which cost about a
-// sixth of tibeat's CPU on a feed of indicators. Text that spans lines is
-// still compacted, since the journal holds one entry per line.
+// for every indicator read, goes through appendIndicatorEntry instead.
 func marshalEntry(e entry) ([]byte, error) {
 	r := e.Indicator
 	if r == nil || e.Object != nil || e.Relation != nil || e.Marking != nil || e.Observable != nil || e.Update != nil {
 		return json.Marshal(e)
 	}
-	meta := *r
-	meta.Raw = nil
-	head, err := json.Marshal(indicatorMeta(meta))
+	text, err := oneLine(r.Raw)
 	if err != nil {
 		return nil, err
 	}
-	var out bytes.Buffer
-	out.Grow(len(head) + len(r.Raw) + 32)
-	out.WriteString(`{"indicator":`)
-	out.Write(head[:len(head)-1])
-	out.WriteString(`,"raw":`)
-	if bytes.ContainsAny(r.Raw, "\r\n") {
-		if err := json.Compact(&out, r.Raw); err != nil {
-			return nil, err
-		}
-	} else {
-		out.Write(r.Raw)
-	}
-	out.WriteString("}}")
-	return out.Bytes(), nil
-}
-
-// indicatorMeta is indicatorRecord without its JSON text, whose field
-// marshalEntry writes itself.
-type indicatorMeta struct {
-	ID       string          `json:"id"`
-	Modified time.Time       `json:"modified"`
-	Revoked  bool            `json:"revoked,omitempty"`
-	Input    string          `json:"input,omitempty"`
-	Markings []string        `json:"markings,omitempty"`
-	Refs     []string        `json:"object_refs,omitempty"`
-	Digest   string          `json:"context_digest,omitempty"`
-	Revision int             `json:"revision,omitempty"`
-	Source   json.RawMessage `json:"source,omitempty"`
-	Raw      json.RawMessage `json:"-"`
+	line, _, err := appendIndicatorEntry(nil, r, text)
+	return line, err
 }

@@ -14,21 +14,33 @@ func TestMarshalEntryMatchesEncodingJSON(t *testing.T) {
 		"unicode":  `{"type":"indicator","name":"Кириллица \u2019"}`,
 	} {
 		t.Run(name, func(t *testing.T) {
-			e := entry{Indicator: &indicatorRecord{
-				ID: "indicator--1", Modified: modified, Revoked: true, Input: "feed",
-				Markings: []string{"marking-definition--x"}, Raw: json.RawMessage(raw),
-			}}
-
-			got, err := marshalEntry(e)
-			if err != nil {
-				t.Fatal(err)
-			}
-			want, err := json.Marshal(e)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if string(got) != string(want) {
-				t.Errorf("marshalEntry = %s\nwant         %s", got, want)
+			for _, r := range []*indicatorRecord{
+				{
+					ID: "indicator--1", Modified: modified, Revoked: true, Input: "feed",
+					Markings: []string{"marking-definition--x"}, Raw: json.RawMessage(raw),
+				},
+				{
+					ID: "observed-data--1", Modified: modified, Input: "a <b> & \"c\" \u2028",
+					Refs: []string{"file--1", "ipv4-addr--2"}, Digest: "dGVzdA", Revision: 12,
+					Source: json.RawMessage(`{"log":{"file":{"path":"/feeds/a b.json"},"offset":42}}`), Raw: json.RawMessage(raw),
+				},
+				{
+					ID: "indicator--2", Modified: modified, Source: json.RawMessage(`{"url":{"original":"https://x.example/?a=1&b=<2>"}}`),
+					Raw: json.RawMessage(raw),
+				},
+			} {
+				e := entry{Indicator: r}
+				got, err := marshalEntry(e)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want, err := json.Marshal(e)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if string(got) != string(want) {
+					t.Errorf("marshalEntry = %s\nwant         %s", got, want)
+				}
 			}
 		})
 	}
