@@ -7,12 +7,14 @@ import (
 	"slices"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/elastic/elastic-agent-libs/mapstr"
 )
 
 // Append appends the JSON text of v to dst exactly as encoding/json.Marshal
 // writes it: map keys sorted, <, > and & escaped, the same number formats.
-// It walks the values Value produces without reflection and hands any other
-// type to encoding/json.
+// It walks the values Value produces, integers and mapstr.M without
+// reflection and hands any other type to encoding/json.
 func Append(dst []byte, v any) ([]byte, error) {
 	return encoder{escapeHTML: true}.append(dst, v)
 }
@@ -38,6 +40,20 @@ func (e encoder) append(dst []byte, v any) ([]byte, error) {
 		return e.appendString(dst, v), nil
 	case float64:
 		return appendFloat(dst, v)
+	case int:
+		return strconv.AppendInt(dst, int64(v), 10), nil
+	case int64:
+		return strconv.AppendInt(dst, v, 10), nil
+	case int32:
+		return strconv.AppendInt(dst, int64(v), 10), nil
+	case uint64:
+		return strconv.AppendUint(dst, v, 10), nil
+	case uint32:
+		return strconv.AppendUint(dst, uint64(v), 10), nil
+	case uint:
+		return strconv.AppendUint(dst, uint64(v), 10), nil
+	case mapstr.M:
+		return e.append(dst, map[string]any(v))
 	case []any:
 		dst = append(dst, '[')
 		for i, elem := range v {

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"reflect"
 	"testing"
+
+	"github.com/elastic/elastic-agent-libs/mapstr"
 )
 
 // The parsers must accept and reject what encoding/json does and give the
@@ -165,4 +167,24 @@ func FuzzAppendString(f *testing.F) {
 			t.Fatalf("AppendUnescaped(%q) = %s, an Encoder without HTML escaping gives %s", s, got, want)
 		}
 	})
+}
+
+// Inputs put integers and mapstr.M in their events' source fields.
+func TestAppendIntegersAndMapstr(t *testing.T) {
+	v := mapstr.M{
+		"log": mapstr.M{"offset": int64(16726), "file": mapstr.M{"path": "/data/a <b>.json"}},
+		"n":   []any{int(-1), int32(2), uint(3), uint32(4), uint64(1 << 63)},
+		"url": map[string]any{"original": "https://example.com/?a=1&b=2"},
+	}
+	want, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Append(nil, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(want) {
+		t.Errorf("Append = %s, encoding/json gives %s", got, want)
+	}
 }

@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"slices"
 	"strconv"
 	"time"
 
@@ -12,6 +11,7 @@ import (
 	"github.com/elastic/elastic-agent-libs/mapstr"
 
 	"github.com/tibeat/tibeat/internal/stix"
+	"github.com/tibeat/tibeat/internal/jsonvalue"
 	"github.com/tibeat/tibeat/internal/stix/enrich"
 )
 
@@ -196,39 +196,16 @@ func lookup(fields mapstr.M, path ...string) (any, bool) {
 // sourceOfEvent returns the input's source fields as a JSON object, as
 // json.Marshal writes it, or nil when the event has none.
 func sourceOfEvent(fields mapstr.M) json.RawMessage {
-	var text []byte
-	for _, key := range sourceFields {
-		v, ok := fields[key]
-		if !ok {
-			continue
-		}
-		if text == nil {
-			text = append(make([]byte, 0, 128), '{')
-		} else {
-			text = append(text, ',')
-		}
-		text = appendJSONString(text, key)
-		text = append(text, ':')
-		if text = appendJSON(text, v); text == nil {
-			return marshalSource(fields)
-		}
-	}
-	if text == nil {
-		return nil
-	}
-	return append(text, '}')
-}
-
-// marshalSource is sourceOfEvent for values that appendJSON leaves to
-// encoding/json.
-func marshalSource(fields mapstr.M) json.RawMessage {
-	source := map[string]any{}
+	source := make(map[string]any, len(sourceFields))
 	for _, key := range sourceFields {
 		if v, ok := fields[key]; ok {
 			source[key] = v
 		}
 	}
-	text, err := json.Marshal(source)
+	if len(source) == 0 {
+		return nil
+	}
+	text, err := jsonvalue.Append(make([]byte, 0, 128), source)
 	if err != nil {
 		return nil
 	}
@@ -339,77 +316,3 @@ func revisedID(base, digest string, revision int) string {
 	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
-// appendJSON appends v as json.Marshal writes it, for the types inputs put
-// in their source fields: maps, strings, numbers, booleans and null. It
-// returns nil for any other type, which the caller leaves to json.Marshal.
-func appendJSON(dst []byte, v any) []byte {
-	switch v := v.(type) {
-	case nil:
-		return append(dst, "null"...)
-	case bool:
-		return strconv.AppendBool(dst, v)
-	case string:
-		return appendJSONString(dst, v)
-	case int:
-		return strconv.AppendInt(dst, int64(v), 10)
-	case int64:
-		return strconv.AppendInt(dst, v, 10)
-	case int32:
-		return strconv.AppendInt(dst, int64(v), 10)
-	case uint64:
-		return strconv.AppendUint(dst, v, 10)
-	case uint32:
-		return strconv.AppendUint(dst, uint64(v), 10)
-	case uint:
-		return strconv.AppendUint(dst, uint64(v), 10)
-	case float64:
-		text, err := json.Marshal(v)
-		if err != nil {
-			return nil
-		}
-		return append(dst, text...)
-	case mapstr.M:
-		return appendJSONObject(dst, v)
-	case map[string]any:
-		return appendJSONObject(dst, v)
-	}
-	return nil
-}
-
-// appendJSONObject appends m with its keys sorted, as json.Marshal does.
-func appendJSONObject(dst []byte, m map[string]any) []byte {
-	// The maps of source fields have a few keys, which fit on the stack.
-	var room [8]string
-	keys := room[:0]
-	for key := range m {
-		keys = append(keys, key)
-	}
-	slices.Sort(keys)
-	dst = append(dst, '{')
-	for i, key := range keys {
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		dst = appendJSONString(dst, key)
-		dst = append(dst, ':')
-		if dst = appendJSON(dst, m[key]); dst == nil {
-			return nil
-		}
-	}
-	return append(dst, '}')
-}
-
-// appendJSONString appends s as json.Marshal writes it. Only printable
-// ASCII other than quotes, backslashes and the HTML characters <, > and &
-// is written as it is; any other string goes through json.Marshal.
-func appendJSONString(dst []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			text, _ := json.Marshal(s)
-			return append(dst, text...)
-		}
-	}
-	dst = append(dst, '"')
-	dst = append(dst, s...)
-	return append(dst, '"')
-}
