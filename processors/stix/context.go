@@ -10,8 +10,8 @@ import (
 	"github.com/elastic/beats/v7/libbeat/beat"
 	"github.com/elastic/elastic-agent-libs/mapstr"
 
-	"github.com/tibeat/tibeat/internal/stix"
 	"github.com/tibeat/tibeat/internal/jsonvalue"
+	"github.com/tibeat/tibeat/internal/stix"
 	"github.com/tibeat/tibeat/internal/stix/enrich"
 )
 
@@ -315,4 +315,3 @@ func revisedID(base, digest string, revision int) string {
 	sum := sha256.Sum256([]byte(text))
 	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
-
