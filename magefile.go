@@ -107,8 +107,8 @@ func harnessDir() string {
 // BenchShip measures tibeat end to end beside Elastic's Filebeat, in one
 // interleaved pass of the shared harness (anchors.sh), on N generated
 // indicators: BENCH_N (default 100000), BENCH_INPUT (the input section,
-// default bench/logfile.yml; bench/taxii.yml pulls from the harness's TAXII
-// stub and wants SYSTEMS="cel beat"), BENCH_HARNESS (default
+// default bench/logfile.yml; bench/taxii.yml and bench/cel.yml pull from
+// the harness's TAXII stub and want SYSTEMS="cel beat"), BENCH_HARNESS (default
 // ../shared/bench), and the harness's own variables such as RUNS.
 func BenchShip() error {
 	mg.Deps(Build)
@@ -126,6 +126,14 @@ func BenchShip() error {
 		return err
 	}
 	name := "tibeat-" + strings.TrimSuffix(filepath.Base(input), filepath.Ext(input))
+	section, err := withCELProgram(input, harness)
+	if err != nil {
+		return err
+	}
+	if section != input {
+		defer os.Remove(section)
+		input = section
+	}
 	env := map[string]string{
 		"SYSTEMS":         envOr("SYSTEMS", "floor filestream beat"),
 		"FLUSH_TIMEOUT":   envOr("FLUSH_TIMEOUT", "0s"),
@@ -134,6 +142,34 @@ func BenchShip() error {
 		"BEAT_NAME":       name,
 	}
 	return sh.RunWithV(env, "bash", script, envOr("BENCH_N", "100000"))
+}
+
+// withCELProgram returns the path of an input section whose placeholder
+// __CEL_PROGRAM__, if any, holds the harness's TAXII program, indented for
+// a YAML block, so that tibeat runs the very program Filebeat runs.
+func withCELProgram(input, harness string) (string, error) {
+	text, err := os.ReadFile(input)
+	if err != nil {
+		return "", err
+	}
+	const placeholder = "__CEL_PROGRAM__"
+	if !strings.Contains(string(text), placeholder) {
+		return input, nil
+	}
+	program, err := os.ReadFile(filepath.Join(harness, "cel", "taxii.cel"))
+	if err != nil {
+		return "", err
+	}
+	indented := "      " + strings.ReplaceAll(strings.TrimRight(string(program), "\n"), "\n", "\n      ")
+	out, err := os.CreateTemp("", "tibeat-bench-cel-*.yml")
+	if err != nil {
+		return "", err
+	}
+	defer out.Close()
+	if _, err := out.WriteString(strings.Replace(string(text), placeholder, indented, 1)); err != nil {
+		return "", err
+	}
+	return out.Name(), nil
 }
 
 // BenchBundle measures peak memory and throughput on two bundles from

@@ -11,14 +11,20 @@ import (
 
 // TestContextIndexSize measures the index after 100,000 objects of the
 // Unit 42 playbooks, whose 23,868 objects are repeated under new ids
-// until there are enough. It runs only when TIBEAT_MEASURE_INDEX is set:
+// until there are enough. It runs only when TIBEAT_MEASURE_INDEX is set,
+// to 1 for 100,000 objects or to another count:
 //
 //	TIBEAT_MEASURE_INDEX=1 go test -run TestContextIndexSize -v ./internal/stix/enrich/
+//	TIBEAT_MEASURE_INDEX=1000000 go test -run TestContextIndexSize -v -timeout 30m ./internal/stix/enrich/
 func TestContextIndexSize(t *testing.T) {
-	if os.Getenv("TIBEAT_MEASURE_INDEX") == "" {
+	setting := os.Getenv("TIBEAT_MEASURE_INDEX")
+	if setting == "" {
 		t.Skip("set TIBEAT_MEASURE_INDEX=1 to measure the index")
 	}
-	const total = 100_000
+	total := 100_000
+	if n, err := strconv.Atoi(setting); err == nil && n > 1 {
+		total = n
+	}
 	entries, err := os.ReadDir(filepath.Join("..", "..", "..", "tests", "data", "stix", "unit42-playbooks"))
 	if err != nil {
 		t.Fatal(err)
