@@ -223,3 +223,37 @@ func TestJournalCompactsPrettyText(t *testing.T) {
 		t.Errorf("Stored = %s, want the compact text %s", got, compact)
 	}
 }
+
+// oneLine must give what json.Compact gives for any valid JSON text.
+func FuzzOneLine(f *testing.F) {
+	for _, seed := range []string{
+		"{\n  \"type\": \"indicator\",\n  \"name\": \"a \\\"quoted\\\" \\\\ name\\n\",\n  \"labels\": [ \"x\" , \"y\" ]\r\n}",
+		"{\"a\":\"\\u0022 { [ \\t\"}",
+		"[1, 2,\t3]",
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		if !json.Valid([]byte(text)) {
+			return
+		}
+		var want bytes.Buffer
+		if err := json.Compact(&want, []byte(text)); err != nil {
+			t.Fatal(err)
+		}
+		got, err := oneLine([]byte(text))
+		if err != nil {
+			t.Fatalf("oneLine(%q): %v", text, err)
+		}
+		if !bytes.ContainsAny([]byte(text), "\r\n") {
+			// Text without line breaks is kept as it is.
+			if string(got) != text {
+				t.Fatalf("oneLine(%q) = %q, expected the text unchanged", text, got)
+			}
+			return
+		}
+		if string(got) != want.String() {
+			t.Fatalf("oneLine(%q) = %q, json.Compact gives %q", text, got, want.String())
+		}
+	})
+}
