@@ -103,6 +103,11 @@ func (bt *tibeat) Run(b *beat.Beat) error {
 	defer enrichment.close()
 
 	tracker := newInflight()
+	// The context index journals what it learns from each event in a
+	// buffer. Writing the buffer out before an acknowledgement moves a
+	// cursor means that a crash never loses index entries of objects that
+	// the inputs will not read again.
+	tracker.beforeCursor = enrichment.flush
 	runners, err := bt.configure(b, loader, tracker, enrichment.stix)
 	if err != nil {
 		return err

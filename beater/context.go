@@ -1,7 +1,9 @@
 package beater
 
 import (
+	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/elastic/beats/v7/libbeat/beat"
@@ -26,6 +28,8 @@ type enrichment struct {
 	log   *logp.Logger
 	index *enrich.Index
 	stix  *stixproc.Context
+
+	flushFailed atomic.Bool
 
 	mu       sync.Mutex
 	changed  *sync.Cond // signalled when pending grows or the loop goes idle
@@ -56,6 +60,11 @@ func openEnrichment(log *logp.Logger, beatPaths *paths.Path) (*enrichment, error
 	stats := index.Stats()
 	e.log.Infow("opened the STIX context index", "objects", stats.Objects, "relationships", stats.Relationships,
 		"indicators", stats.Indicators, "markings", stats.Markings)
+	if damage := index.Damage(); damage.Lines > 0 {
+		e.log.Warnw("skipped damaged lines of the STIX context index file; the context they held is lost, and the rest was read",
+			"file.path", filepath.Join(beatPaths.Resolve(paths.Data, contextFolder), enrich.JournalName),
+			"lines", damage.Lines, "offset", damage.FirstOffset)
+	}
 	return e, nil
 }
 
@@ -145,6 +154,14 @@ func (e *enrichment) drain() {
 }
 
 // close stops publishing, closes the clients and saves the index.
+// flush writes out what the index has buffered for its file. Only the
+// first failure is logged, because every acknowledgement would repeat it.
+func (e *enrichment) flush() {
+	if err := e.index.Flush(); err != nil && e.flushFailed.CompareAndSwap(false, true) {
+		e.log.Errorw("failed to write the STIX context index; context learnt from now on may be lost on a crash", "error", err)
+	}
+}
+
 func (e *enrichment) close() {
 	e.mu.Lock()
 	started := e.running

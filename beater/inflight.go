@@ -11,6 +11,11 @@ import (
 // output has not yet acknowledged (or the processors dropped), so that --once
 // can exit only when nothing is left to send.
 type inflight struct {
+	// beforeCursor, when set, runs on every acknowledgement before the
+	// input's cursor update for the same events, which attach places
+	// after this listener.
+	beforeCursor func()
+
 	mu        sync.Mutex
 	pending   int
 	published uint64
@@ -25,8 +30,19 @@ func newInflight() *inflight {
 
 // listener returns the ACK listener to attach to one pipeline client.
 func (f *inflight) listener() beat.EventListener {
-	return acker.Combine(adder{f}, acker.TrackingCounter(f.done))
+	listeners := []beat.EventListener{adder{f}, acker.TrackingCounter(f.done)}
+	if f.beforeCursor != nil {
+		listeners = append(listeners, ackHook(f.beforeCursor))
+	}
+	return acker.Combine(listeners...)
 }
+
+// ackHook calls a function whenever the output acknowledges events.
+type ackHook func()
+
+func (h ackHook) AddEvent(beat.Event, bool) {}
+func (h ackHook) ACKEvents(int)             { h() }
+func (h ackHook) ClientClosed()             {}
 
 func (f *inflight) add() {
 	f.mu.Lock()

@@ -62,6 +62,7 @@ var DefaultLimits = Limits{
 type Index struct {
 	mu     sync.Mutex
 	limits Limits
+	damage Damage
 
 	objects    map[string]*objectRecord
 	attackIDs  map[string]string // ATT&CK id -> object id
@@ -121,7 +122,7 @@ func Open(dir string, limits Limits) (*Index, error) {
 		return nil, fmt.Errorf("create the context index folder: %w", err)
 	}
 	idx := New(limits)
-	log, err := openJournal(filepath.Join(dir, journalName))
+	log, err := openJournal(filepath.Join(dir, JournalName))
 	if err != nil {
 		return nil, err
 	}
@@ -420,6 +421,19 @@ type Stats struct {
 	IndicatorBytes                               int64
 }
 
+// Damage describes the complete lines of the file that Open could not read.
+type Damage struct {
+	Lines       int
+	FirstOffset int64 // byte offset of the first such line
+}
+
+// Damage returns what Open skipped of the file; zero Lines when nothing.
+func (x *Index) Damage() Damage {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.damage
+}
+
 // Stats returns the current entry counts.
 func (x *Index) Stats() Stats {
 	x.mu.Lock()
@@ -463,9 +477,11 @@ func (x *Index) Close() error {
 	return err
 }
 
-// load replays the journal into the index. A line cut short by a crash
-// ends the replay without an error: what follows it was never
-// acknowledged.
+// load replays the journal into the index. A last line cut short by a
+// crash is left out without a word, because the acknowledgements that
+// moved a cursor came after everything before it was written. A complete
+// line that is not an entry is damage: it is skipped and counted (see
+// Damage), and the lines after it still count.
 func (x *Index) load() error {
 	reader := bufio.NewReaderSize(io.NewSectionReader(x.log.file, 0, x.log.written), 1<<20)
 	var at int64 // offset of line in the file
@@ -474,7 +490,12 @@ func (x *Index) load() error {
 		if len(line) > 0 && line[len(line)-1] == '\n' {
 			var e entry
 			if json.Unmarshal(line, &e) != nil {
-				return nil
+				if x.damage.Lines == 0 {
+					x.damage.FirstOffset = at
+				}
+				x.damage.Lines++
+				at += int64(len(line))
+				continue
 			}
 			if e.Indicator != nil {
 				locateText(e.Indicator, line, at)

@@ -13,7 +13,7 @@ import (
 // journalLines returns the lines of the journal in dir.
 func journalLines(t *testing.T, dir string) []string {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(dir, journalName))
+	data, err := os.ReadFile(filepath.Join(dir, JournalName))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +158,7 @@ func TestJournalReadsUpdateEntries(t *testing.T) {
 		}
 		journal.Write(append(line, '\n'))
 	}
-	if err := os.WriteFile(filepath.Join(dir, journalName), journal.Bytes(), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, JournalName), journal.Bytes(), 0o600); err != nil {
 		t.Fatal(err)
 	}
 
@@ -183,7 +183,7 @@ func TestJournalReadsRawFieldAnywhere(t *testing.T) {
 	dir := t.TempDir()
 	text := indicatorJSON("2024-01-01T00:00:00.000Z", "")
 	line := `{"indicator":{"raw":` + text + `,"id":"` + indicatorID + `","modified":"2024-01-01T00:00:00Z","input":"input-a"}}` + "\n"
-	if err := os.WriteFile(filepath.Join(dir, journalName), []byte(line), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, JournalName), []byte(line), 0o600); err != nil {
 		t.Fatal(err)
 	}
 
@@ -256,4 +256,41 @@ func FuzzOneLine(f *testing.F) {
 			t.Fatalf("oneLine(%q) = %q, json.Compact gives %q", text, got, want.String())
 		}
 	})
+}
+
+// A damaged line in the middle of the file is skipped and reported, and the
+// entries after it are still read. A last line cut short by a crash is
+// left out without being counted as damage.
+func TestJournalSkipsDamagedLines(t *testing.T) {
+	dir := t.TempDir()
+	x, err := Open(dir, DefaultLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := relationshipJSON("relationship--00000000-0000-4000-8000-000000000001", "indicates", indicatorID, "malware--00000000-0000-4000-8000-0000000000aa", "2024-01-01T00:00:00.000Z", "")
+	second := relationshipJSON("relationship--00000000-0000-4000-8000-000000000002", "indicates", indicatorID, "malware--00000000-0000-4000-8000-0000000000bb", "2024-01-01T00:00:00.000Z", "")
+	feed(t, x, first, second)
+	if err := x.Close(); err != nil {
+		t.Fatal(err)
+	}
+	lines := journalLines(t, dir)
+	if len(lines) != 2 {
+		t.Fatalf("journal has %d lines, expected 2", len(lines))
+	}
+	damaged := "\x00\x17garbage written over an entry\n" + lines[1] + "\n" + `{"relation":{"id":"cut sh`
+	if err := os.WriteFile(filepath.Join(dir, JournalName), []byte(damaged), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	reopened, err := Open(dir, DefaultLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reopened.Close()
+	if got := reopened.Damage(); got != (Damage{Lines: 1, FirstOffset: 0}) {
+		t.Errorf("Damage() = %+v, expected one damaged line at offset 0", got)
+	}
+	if got := reopened.Stats().Relationships; got != 1 {
+		t.Errorf("%d relationships after the damaged line, expected the second one", got)
+	}
 }

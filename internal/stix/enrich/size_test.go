@@ -64,7 +64,7 @@ func TestContextIndexSize(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer reopened.Close()
-	info, err := os.Stat(filepath.Join(dir, journalName))
+	info, err := os.Stat(filepath.Join(dir, JournalName))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,9 +13,9 @@ import (
 	"time"
 )
 
-// journalName is the file under the index folder. Each line is one entry;
+// JournalName is the file under the index folder. Each line is one entry;
 // a later entry for an id replaces an earlier one.
-const journalName = "context.ndjson"
+const JournalName = "context.ndjson"
 
 // flushSize is how much the journal buffers before it writes. A crash
 // loses at most this much, which the inputs send again because the output
