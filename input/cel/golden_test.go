@@ -312,7 +312,7 @@ func runGolden(t *testing.T, file string) {
 
 	var fields []any
 	for i, e := range pub.events {
-		checkDecodedAhead(t, i, e.Fields)
+		checkDecodedAhead(t, i, e)
 		fields = append(fields, map[string]any(e.Fields))
 	}
 	actual := map[string][]byte{
@@ -429,22 +429,19 @@ func sameContent(name string, want, got []byte) bool {
 	return bytes.Equal(bytes.TrimSpace(want), bytes.TrimSpace(got))
 }
 
-// checkDecodedAhead checks that an event's decoded object, when the input
-// left one for decode_stix, is its message parsed, and removes it: the
-// goldens show the fields that reach decode_stix.
-func checkDecodedAhead(t *testing.T, i int, fields mapstr.M) {
+// checkDecodedAhead checks that the object the input decoded ahead of
+// decode_stix, if any, is its message parsed: the goldens show the fields
+// that reach decode_stix, and the metadata only carries that object.
+func checkDecodedAhead(t *testing.T, i int, e beat.Event) {
 	t.Helper()
-	decoded, found := fields[stixproc.DecodedField]
-	if !found {
-		return
-	}
-	delete(fields, stixproc.DecodedField)
-	msg, _ := fields["message"].(string)
+	msg, _ := e.Fields["message"].(string)
 	want, err := jsonvalue.Object(msg)
 	if err != nil {
 		want = nil
 	}
-	if !reflect.DeepEqual(decoded, want) {
-		t.Errorf("event %d: decoded object %v, expected its message parsed: %v", i, decoded, want)
+	event := beat.Event{Fields: mapstr.M{"message": msg}}
+	stixproc.AttachDecoded(&event, want)
+	if !reflect.DeepEqual(e.Meta, event.Meta) {
+		t.Errorf("event %d: metadata %v, expected %v", i, e.Meta, event.Meta)
 	}
 }

@@ -127,14 +127,15 @@ func (p *eventPublisher) objectEvent(i int, obj map[string]any) beat.Event {
 }
 
 func (p *eventPublisher) messageEvent(text string) beat.Event {
-	return beat.Event{
+	event := beat.Event{
 		Timestamp: p.now(),
 		Fields: mapstr.M{
-			"message":             text,
-			stixproc.DecodedField: stixproc.DecodeAhead(text),
-			"url":                 mapstr.M{"original": p.url},
+			"message": text,
+			"url":     mapstr.M{"original": p.url},
 		},
 	}
+	stixproc.AttachDecoded(&event, stixproc.DecodeAhead(text))
+	return event
 }
 
 // errorEvent is a document that names a failure and carries no threat

@@ -419,11 +419,10 @@ func (h *harvester) logReadError(path string, err *ReadError) {
 // the input's goroutine while the processors work on earlier objects.
 func newEvent(obj Object, path string, now time.Time) beat.Event {
 	text := string(obj.Raw)
-	return beat.Event{
+	event := beat.Event{
 		Timestamp: now,
 		Fields: mapstr.M{
-			"message":             text,
-			stixproc.DecodedField: stixproc.DecodeAhead(text),
+			"message": text,
 			"log": mapstr.M{
 				"offset": obj.Offset,
 				"file": mapstr.M{
@@ -432,4 +431,6 @@ func newEvent(obj Object, path string, now time.Time) beat.Event {
 			},
 		},
 	}
+	stixproc.AttachDecoded(&event, stixproc.DecodeAhead(text))
+	return event
 }

@@ -276,11 +276,11 @@ func (w *walker) publishPage(c *collectionRun, p *page, position *collectionCurs
 		event := beat.Event{
 			Timestamp: now,
 			Fields: mapstr.M{
-				"message":             raw.text(),
-				stixproc.DecodedField: p.decoded[i],
-				"url":                 mapstr.M{"original": source},
+				"message": raw.text(),
+				"url":     mapstr.M{"original": source},
 			},
 		}
+		stixproc.AttachDecoded(&event, p.decoded[i])
 		var update *collectionCursor
 		if i == len(p.objects)-1 {
 			update = position

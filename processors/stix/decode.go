@@ -15,13 +15,14 @@ import (
 // DecodeName is the name users give decode_stix in a processors list.
 const DecodeName = "decode_stix"
 
-// DecodedField is where an input may leave the object its message holds,
-// decoded by DecodeAhead on the input's goroutine, so that decode_stix,
-// which runs on the publishing goroutine, does not parse message again.
-// decode_stix always removes the field.
-const DecodedField = "_stix_decoded"
+// decodedKey is the event metadata key under which an input leaves the
+// object its message holds, decoded on the input's goroutine (see
+// AttachDecoded). Metadata is the one place libbeat's event normalization
+// does not walk, which would turn the map into a mapstr.M copy before
+// decode_stix sees it.
+const decodedKey = "_stix_decoded"
 
-// DecodeAhead parses the JSON text of a STIX object for DecodedField. It
+// DecodeAhead parses the JSON text of a STIX object for AttachDecoded. It
 // returns nil for text that is not a JSON object: decode_stix then parses
 // message itself and reports the error with the event's source.
 func DecodeAhead(text string) map[string]any {
@@ -30,6 +31,20 @@ func DecodeAhead(text string) map[string]any {
 		return nil
 	}
 	return obj
+}
+
+// AttachDecoded leaves obj, which DecodeAhead returned for the event's
+// message, with the event, so that decode_stix, which runs on the
+// publishing goroutine, does not parse message again. decode_stix always
+// removes it, so it never reaches a document.
+func AttachDecoded(event *beat.Event, obj map[string]any) {
+	if obj == nil {
+		return
+	}
+	if event.Meta == nil {
+		event.Meta = mapstr.M{}
+	}
+	event.Meta[decodedKey] = obj
 }
 
 func init() {
@@ -70,8 +85,11 @@ func (d *Decoder) String() string { return DecodeName + "=[field=" + d.field + "
 // case. Invalid JSON is published as a pipeline error document rather than
 // dropped, so the bad text can be found in the index.
 func (d *Decoder) Run(event *beat.Event) (*beat.Event, error) {
-	ahead, _ := event.Fields[DecodedField].(map[string]any)
-	delete(event.Fields, DecodedField)
+	var ahead map[string]any
+	if event.Meta != nil {
+		ahead, _ = event.Meta[decodedKey].(map[string]any)
+		delete(event.Meta, decodedKey)
+	}
 	field := d.field
 	raw, ok := event.Fields[field].(string)
 	if !ok {

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/elastic/beats/v7/libbeat/beat"
+	"github.com/elastic/beats/v7/libbeat/processors"
+	"github.com/elastic/beats/v7/libbeat/publisher/processing"
 	conf "github.com/elastic/elastic-agent-libs/config"
 	"github.com/elastic/elastic-agent-libs/logp/logptest"
 	"github.com/elastic/elastic-agent-libs/mapstr"
@@ -160,7 +162,9 @@ func TestConverterObservablesAsIndicators(t *testing.T) {
 }
 
 // decode_stix takes the object an input decoded ahead instead of parsing
-// message again, and the field never reaches the document.
+// message again, through libbeat's own processing pipeline, whose event
+// normalization must leave the object alone, and the object never reaches
+// the document.
 func TestDecoderTakesTheObjectDecodedAhead(t *testing.T) {
 	ahead := DecodeAhead(ipIndicator)
 	if ahead == nil {
@@ -169,18 +173,45 @@ func TestDecoderTakesTheObjectDecodedAhead(t *testing.T) {
 	// A mark that only the object decoded ahead carries shows which one the
 	// document was made from.
 	ahead["x_mark"] = "decoded ahead"
+	event := &beat.Event{Timestamp: time.Unix(0, 0), Fields: mapstr.M{"message": ipIndicator}}
+	AttachDecoded(event, ahead)
 
-	event := process(t, DefaultConfig(), mapstr.M{"message": ipIndicator, DecodedField: ahead})
+	event = runPipeline(t, event)
 
 	if got := value(t, event, "stix.x_mark"); got != "decoded ahead" {
 		t.Errorf("stix.x_mark = %v, expected the object decoded ahead to be used", got)
 	}
-	if _, found := event.Fields[DecodedField]; found {
-		t.Errorf("%s reached the document", DecodedField)
+	if _, found := event.Meta[decodedKey]; found {
+		t.Errorf("%s reached the document's metadata", decodedKey)
 	}
 	if got := value(t, event, "threat.indicator.ip"); fmt.Sprint(got) != "[198.51.100.7]" {
 		t.Errorf("threat.indicator.ip = %v, expected [198.51.100.7]", got)
 	}
+}
+
+// runPipeline runs event through libbeat's default processing, with
+// decode_stix and stix_to_ecs as the client's processors, as tibeat does.
+func runPipeline(t *testing.T, event *beat.Event) *beat.Event {
+	t.Helper()
+	log := logptest.NewTestingLogger(t, "")
+	support, err := processing.MakeDefaultSupport(true, nil)(beat.Info{Beat: "tibeat", Logger: log}, log, conf.NewConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer support.Close()
+	cfg := DefaultConfig()
+	list := processors.NewList(log)
+	list.AddProcessor(NewDecoder(cfg, log))
+	list.AddProcessor(NewConverter(cfg, log))
+	proc, err := support.Create(beat.ProcessingConfig{Processor: list}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := proc.Run(event)
+	if err != nil || out == nil {
+		t.Fatalf("processing: event %v, error %v", out, err)
+	}
+	return out
 }
 
 // Text that does not decode ahead is parsed by decode_stix, which reports it.
@@ -189,13 +220,12 @@ func TestDecoderReportsTextThatDidNotDecodeAhead(t *testing.T) {
 	if DecodeAhead(text) != nil {
 		t.Fatal("DecodeAhead accepted invalid JSON")
 	}
+	event := &beat.Event{Timestamp: time.Unix(0, 0), Fields: mapstr.M{"message": text}}
+	AttachDecoded(event, DecodeAhead(text))
 
-	event := process(t, DefaultConfig(), mapstr.M{"message": text, DecodedField: DecodeAhead(text)})
+	event = runPipeline(t, event)
 
 	if got := value(t, event, "event.kind"); got != "pipeline_error" {
 		t.Errorf("event.kind = %v, expected pipeline_error", got)
-	}
-	if _, found := event.Fields[DecodedField]; found {
-		t.Errorf("%s reached the document", DecodedField)
 	}
 }
