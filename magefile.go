@@ -152,7 +152,8 @@ func withCELProgram(input, harness string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	const placeholder = "__CEL_PROGRAM__"
+	// The placeholder is a line of its own.
+	const placeholder = "\n__CEL_PROGRAM__\n"
 	if !strings.Contains(string(text), placeholder) {
 		return input, nil
 	}
@@ -160,7 +161,7 @@ func withCELProgram(input, harness string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	indented := "      " + strings.ReplaceAll(strings.TrimRight(string(program), "\n"), "\n", "\n      ")
+	indented := "\n      " + strings.ReplaceAll(strings.TrimRight(string(program), "\n"), "\n", "\n      ") + "\n"
 	out, err := os.CreateTemp("", "tibeat-bench-cel-*.yml")
 	if err != nil {
 		return "", err
