@@ -580,7 +580,9 @@ func (r *Reader) checkBundleID(id string, offset, line int64) {
 }
 
 // nextElement reads one element of a bundle's objects array or of a
-// top-level array.
+// top-level array. An element with an invalid string, number or literal is
+// skipped with one ReadError at its start. Other invalid JSON in an element,
+// such as a missing ',' or a bracket of the wrong kind, stops the Reader.
 func (r *Reader) nextElement() (Object, bool) {
 	c, ok := r.skipSpace()
 	if !ok {
@@ -615,10 +617,18 @@ func (r *Reader) nextElement() (Object, bool) {
 	if c == '{' {
 		r.keep = start
 	}
-	outcome := r.scanValue(false)
+	outcome := r.scanElement()
+	invalid := ""
+	if outcome == scanFailed && r.scanner.skipInvalid() {
+		invalid, outcome = r.skipInvalidElement()
+	}
 	switch outcome {
 	case scanFailed:
-		r.fail(r.Offset(), r.line, r.scanner.reason)
+		reason := r.scanner.reason
+		if invalid != "" {
+			reason = fmt.Sprintf("%s, after %s", reason, invalid)
+		}
+		r.fail(r.Offset(), r.line, reason)
 		return Object{}, false
 	case scanIncomplete:
 		r.arrayCutShort()
@@ -628,6 +638,12 @@ func (r *Reader) nextElement() (Object, bool) {
 	r.afterElement = true
 	r.checkpoint = Position{Offset: r.Offset(), Line: r.line, Format: r.format}
 	switch {
+	case invalid != "" && c == '{':
+		r.report(&ReadError{Offset: start, Line: line, Reason: invalid + "; object skipped"})
+		return Object{}, false
+	case invalid != "":
+		r.report(&ReadError{Offset: start, Line: line, Reason: invalid + "; array element skipped"})
+		return Object{}, false
 	case outcome == scannedTooLarge:
 		r.report(&ReadError{Offset: start, Line: line, Reason: fmt.Sprintf("object is larger than the maximum object size of %d bytes; skipped", r.maxObject)})
 		return Object{}, false
@@ -636,6 +652,18 @@ func (r *Reader) nextElement() (Object, bool) {
 		return Object{}, false
 	}
 	return Object{Raw: r.bytesFrom(start), Offset: start, Line: line}, true
+}
+
+// skipInvalidElement scans to the end of an array element after the
+// scanner found an invalid string, number or literal in it at r.Offset().
+// It returns the scanner's reason with the location of the error, and how
+// the scan ended: scannedValue or scannedTooLarge when the end was found.
+// The element's bytes are dropped, so skipping it takes no memory
+// whatever its size.
+func (r *Reader) skipInvalidElement() (string, scanOutcome) {
+	reason := fmt.Sprintf("%s at offset %d, line %d", r.scanner.reason, r.Offset(), r.line)
+	r.keep = -1
+	return reason, r.scanRest(false)
 }
 
 // arrayCutShort reports the end of the data inside the array.
@@ -889,6 +917,21 @@ const (
 // can go on after it, but its bytes are dropped.
 func (r *Reader) scanValue(singleLine bool) scanOutcome {
 	r.scanner.begin(singleLine)
+	return r.scanRest(singleLine)
+}
+
+// scanElement scans an array element as scanValue does. Unlike scanValue,
+// it reports a malformed scalar such as 1.2.3 as an invalid number, so that
+// skipInvalidElement can skip it.
+func (r *Reader) scanElement() scanOutcome {
+	r.scanner.begin(false)
+	r.scanner.inArray = true
+	return r.scanRest(false)
+}
+
+// scanRest goes on with the value that the scanner is inside, as scanValue
+// does.
+func (r *Reader) scanRest(singleLine bool) scanOutcome {
 	tooLarge := false
 	for {
 		n, result := r.scanner.scan(r.buf[r.pos:r.end])

@@ -625,6 +625,7 @@ func TestReaderResume(t *testing.T) {
 	}
 	objects := []byte("{\n \"type\": \"x\",\n \"id\": \"x--1\"\n}\n{\n \"type\": \"y\",\n \"id\": \"y--2\"\n}\n{\"type\": \"z\",\n \"id\": \"z--3\"}\n")
 	ndjsonWithErrors := []byte("{\"a\":1}\nbad line\n\n{\"b\":2}\r\n{\"c\":\n{\"d\":4}\n")
+	invalidElements := []byte(prettyBundle(fourObjects(`"name": "a\qb", "confidence": 1.2.3,`)))
 
 	for _, tc := range []struct {
 		name   string
@@ -634,6 +635,7 @@ func TestReaderResume(t *testing.T) {
 		{"bundle", bundle, FormatBundle},
 		{"ndjson", ndjson, FormatNDJSON},
 		{"ndjson with bad lines", ndjsonWithErrors, FormatNDJSON},
+		{"bundle with an invalid object", invalidElements, FormatBundle},
 		{"array", array, FormatArray},
 		{"pretty-printed objects", objects, FormatObjects},
 		{"two bundles", append(append(bytes.Clone(bundle), '\n'), array...), FormatArray},
@@ -712,6 +714,7 @@ func FuzzReader(f *testing.F) {
 		`{"type":"bundle","id":"bundle--1","objects":[{"type":"x","id":"x--1"},{"type":"y"}]}`,
 		`{"id":"bundle--1","objects":[{"a":1}, 2],"type":"bundle"}`,
 		"[{\"a\":1},\n{\"b\":[1,2]}]",
+		"[{\"a\":1},{\"b\":\"\\q\"},{\"c\":1.2.3},{\"d\":tru},{\"e\":4}]",
 		"{\"a\":1}\n{bad}\n\n{\"b\":\"\\u00e9\"}\r\n",
 		"{\n \"a\": 1\n}\n{\n \"b\": 2\n}",
 		"\x00\x01", "", "   ", "\xef\xbb\xbf[]",
@@ -742,4 +745,264 @@ func FuzzReader(f *testing.F) {
 			}
 		}
 	})
+}
+
+// invalidElementFaults are errors inside a string, number or literal of the
+// second object. marker locates the fault in the object's text and skip is
+// how many bytes into marker the invalid byte is.
+var invalidElementFaults = []struct {
+	name   string
+	member string
+	marker string
+	skip   int
+	reason string
+}{
+	{"bad escape", `"name": "a\qb"`, `\qb`, 1, `invalid escape 'q' in string`},
+	{"raw newline in a string", "\"name\": \"a\nb\"", "a\nb", 1, "invalid control character 0x0a in string"},
+	{"raw control character in a string", "\"name\": \"a\x01b\"", "a\x01b", 1, "invalid control character 0x01 in string"},
+	{"bad unicode escape", `"name": "\u12G4"`, `\u12G4`, 4, `invalid character 'G' in \u escape`},
+	{"malformed number", `"confidence": 1.2.3`, `1.2.3`, 3, "invalid character '.' in number"},
+	{"leading zero", `"confidence": 012`, `012`, 1, "invalid character '1' in number"},
+	{"cut literal", `"revoked": tru,`, `tru,`, 3, "invalid character ',' in literal"},
+}
+
+// fourObjects returns four pretty-printed STIX objects whose second one
+// contains member, indented as inside a bundle's objects array.
+func fourObjects(member string) []string {
+	return []string{
+		"{\n      \"type\": \"indicator\",\n      \"id\": \"indicator--1\"\n    }",
+		"{\n      \"type\": \"malware\",\n      \"id\": \"malware--2\",\n      " + member + "\n      \"is_family\": false\n    }",
+		"{\n      \"type\": \"tool\",\n      \"id\": \"tool--3\",\n      \"name\": \"a \\\" ] } [ {\"\n    }",
+		"{\n      \"type\": \"campaign\",\n      \"id\": \"campaign--4\"\n    }",
+	}
+}
+
+func prettyBundle(objects []string) string {
+	return "{\n  \"type\": \"bundle\",\n  \"id\": \"bundle--1\",\n  \"objects\": [\n    " +
+		strings.Join(objects, ",\n    ") + "\n  ]\n}\n"
+}
+
+func prettyArray(objects []string) string {
+	return "[\n    " + strings.Join(objects, ",\n    ") + "\n]\n"
+}
+
+func TestReaderSkipsInvalidElement(t *testing.T) {
+	for _, fault := range invalidElementFaults {
+		member := fault.member
+		if !strings.HasSuffix(member, ",") {
+			member += ","
+		}
+		objects := fourObjects(member)
+		for _, layout := range []struct {
+			name   string
+			build  func([]string) string
+			format Format
+		}{
+			{"bundle", prettyBundle, FormatBundle},
+			{"array", prettyArray, FormatArray},
+		} {
+			data := layout.build(objects)
+			badAt := at(data, objects[1])
+			faultAt := at(data, fault.marker) + int64(fault.skip)
+			wantReason := fmt.Sprintf("%s at offset %d, line %d; object skipped", fault.reason, faultAt, lineAt([]byte(data), faultAt))
+			for _, size := range []int{0, 7, 64} {
+				for _, compressed := range []bool{false, true} {
+					name := fmt.Sprintf("%s in %s buffer %d gzip %v", fault.name, layout.name, size, compressed)
+					t.Run(name, func(t *testing.T) {
+						src := []byte(data)
+						if compressed {
+							src = gzipBytes(t, src)
+						}
+						got := readAll(t, bytes.NewReader(src), ReaderOptions{BufferSize: size})
+						checkErrors(t, []byte(data), got.errs, []wantError{{offset: badAt, reason: wantReason}})
+						if got.format != layout.format {
+							t.Errorf("format %q, expected %q", got.format, layout.format)
+						}
+						want := []string{objects[0], objects[2], objects[3]}
+						if len(got.objects) != len(want) {
+							t.Fatalf("read %d objects, expected %d", len(got.objects), len(want))
+						}
+						for i, w := range want {
+							obj := got.objects[i]
+							if string(obj.Raw) != w {
+								t.Errorf("object %d is %q, expected %q", i, obj.Raw, w)
+							}
+							if off := at(data, w); obj.Offset != off {
+								t.Errorf("object %d at offset %d, expected %d", i, obj.Offset, off)
+							}
+							if line := lineAt([]byte(data), at(data, w)); obj.Line != line {
+								t.Errorf("object %d on line %d, expected %d", i, obj.Line, line)
+							}
+						}
+					})
+				}
+			}
+		}
+	}
+}
+
+func TestReaderSkipsInvalidScalarElement(t *testing.T) {
+	const (
+		a = `{"type":"indicator","id":"indicator--1"}`
+		b = `{"type":"malware","id":"malware--2"}`
+	)
+	for _, bad := range []string{`tru`, `1.2.3`, `"a\qb"`, `-x`} {
+		data := "[" + a + ", " + bad + " ,\n" + b + "]"
+		got := readAll(t, strings.NewReader(data), ReaderOptions{BufferSize: 5})
+		checkErrors(t, []byte(data), got.errs, []wantError{{offset: at(data, bad), reason: "; array element skipped"}})
+		if len(got.objects) != 2 {
+			t.Errorf("%s: read %d objects, expected 2", bad, len(got.objects))
+			continue
+		}
+		for i, want := range []string{a, b} {
+			if string(got.objects[i].Raw) != want {
+				t.Errorf("%s: object %d is %s, expected %s", bad, i, got.objects[i].Raw, want)
+			}
+		}
+	}
+}
+
+func TestReaderInvalidElementStructuralErrors(t *testing.T) {
+	objects := fourObjects(`"name": "a\qb",`)
+	mismatched := strings.Replace(objects[1], "\n    }", "\n    ]", 1)
+	cases := []struct {
+		name string
+		data string
+		errs func(data string) []wantError
+	}{
+		{
+			name: "bracket closing a brace",
+			data: prettyBundle([]string{objects[0], strings.Replace(objects[2], "\n    }", "\n    ]", 1), objects[3]}),
+			errs: func(data string) []wantError {
+				return []wantError{{offset: at(data, "\n    ]") + 5, fatal: true, reason: "invalid character ']' after object member"}}
+			},
+		},
+		{
+			name: "bracket closing a brace after a bad escape",
+			data: prettyBundle([]string{objects[0], mismatched, objects[2], objects[3]}),
+			errs: func(data string) []wantError {
+				return []wantError{{offset: at(data, "\n    ]") + 5, fatal: true, reason: `invalid character ']' where '}' must close the object, after invalid escape 'q' in string at offset ` + fmt.Sprint(at(data, `\qb`)+1)}}
+			},
+		},
+		{
+			name: "array cut short inside an object with a bad escape",
+			data: strings.TrimSuffix(prettyArray(objects[:2]), "\n    }\n]\n"),
+			errs: func(data string) []wantError {
+				return []wantError{{offset: int64(len(data)), fatal: true, incomplete: true, reason: "array is cut short"}}
+			},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, size := range []int{0, 7} {
+				got := readAll(t, strings.NewReader(tc.data), ReaderOptions{BufferSize: size})
+				checkErrors(t, []byte(tc.data), got.errs, tc.errs(tc.data))
+				if len(got.objects) != 1 || string(got.objects[0].Raw) != objects[0] {
+					t.Fatalf("buffer %d: read %d objects, expected only the first", size, len(got.objects))
+				}
+			}
+		})
+	}
+}
+
+func TestReaderResumeAfterInvalidElement(t *testing.T) {
+	objects := fourObjects(`"name": "a\qb",`)
+	for _, build := range []func([]string) string{prettyBundle, prettyArray} {
+		data := build(objects)
+		for _, seekable := range []bool{false, true} {
+			open := func() io.Reader {
+				if seekable {
+					return strings.NewReader(data)
+				}
+				return onlyReader{strings.NewReader(data)}
+			}
+
+			r := NewReader(open(), ReaderOptions{BufferSize: 16})
+			var skippedAt Position
+			for skippedAt.Format == FormatUnknown {
+				_, err := r.Next()
+				var readErr *ReadError
+				if errors.As(err, &readErr) && !readErr.Fatal {
+					skippedAt = r.Position()
+					continue
+				}
+				if err != nil {
+					t.Fatalf("Next returned %v before the invalid object was skipped", err)
+				}
+			}
+			afterBad := at(data, objects[1]) + int64(len(objects[1]))
+			if skippedAt.Offset != afterBad {
+				t.Fatalf("position after the skipped object is %d, expected %d", skippedAt.Offset, afterBad)
+			}
+			if line := lineAt([]byte(data), afterBad); skippedAt.Line != line {
+				t.Fatalf("line after the skipped object is %d, expected %d", skippedAt.Line, line)
+			}
+
+			rest := readAll(t, open(), ReaderOptions{Resume: skippedAt, BufferSize: 16})
+			if len(rest.errs) > 0 {
+				t.Fatalf("resumed read returned error %v", rest.errs[0])
+			}
+			if len(rest.objects) != 2 {
+				t.Fatalf("resumed read returned %d objects, expected objects 3 and 4", len(rest.objects))
+			}
+			for i, want := range objects[2:] {
+				obj := rest.objects[i]
+				if string(obj.Raw) != want || obj.Offset != at(data, want) {
+					t.Errorf("resumed object %d is %q at %d, expected %q at %d", i, obj.Raw, obj.Offset, want, at(data, want))
+				}
+				if line := lineAt([]byte(data), at(data, want)); obj.Line != line {
+					t.Errorf("resumed object %d on line %d, expected %d", i, obj.Line, line)
+				}
+			}
+			if rest.final.Offset <= afterBad {
+				t.Errorf("final position %d is not after the resume point %d", rest.final.Offset, afterBad)
+			}
+		}
+	}
+}
+
+func TestReaderInvalidElementMemory(t *testing.T) {
+	const maxObject = 4096
+	head := `{"type":"bundle","id":"bundle--1","objects":[{"type":"x","id":"x--1"},{"type":"x","id":"x--2","name":"\q","description":"`
+	tail := `"},{"type":"x","id":"x--3"}]}`
+	filler := strings.Repeat("long text ", 400_000) // 4 MB
+	data := io.MultiReader(strings.NewReader(head), strings.NewReader(filler), strings.NewReader(tail))
+
+	r := NewReader(data, ReaderOptions{MaxObjectSize: maxObject, BufferSize: 256})
+	var ids []string
+	var errs []*ReadError
+	for {
+		obj, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		var readErr *ReadError
+		if errors.As(err, &readErr) {
+			errs = append(errs, readErr)
+			continue
+		}
+		var decoded struct{ ID string }
+		if err := json.Unmarshal(obj.Raw, &decoded); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, decoded.ID)
+	}
+	if len(errs) != 1 {
+		t.Fatalf("errors %v, expected one for the skipped object", errs)
+	}
+	if errs[0].Fatal {
+		t.Errorf("error %v is fatal, expected the object to be skipped", errs[0])
+	}
+	if want := `invalid escape 'q' in string at offset ` + fmt.Sprint(strings.Index(head, `\q`)+1); !strings.Contains(errs[0].Reason, want) {
+		t.Errorf("reason %q does not contain %q", errs[0].Reason, want)
+	}
+	if want := int64(strings.Index(head, `{"type":"x","id":"x--2"`)); errs[0].Offset != want {
+		t.Errorf("error at offset %d, expected %d", errs[0].Offset, want)
+	}
+	if strings.Join(ids, " ") != "x--1 x--3" {
+		t.Fatalf("read objects %v, expected x--1 and x--3", ids)
+	}
+	if len(r.buf) > 2*maxObject {
+		t.Fatalf("read buffer grew to %d bytes while skipping a %d byte object", len(r.buf), len(filler))
+	}
 }

@@ -1,6 +1,9 @@
 package logfile
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // scanState is the position of the value scanner inside the JSON grammar.
 type scanState uint8
@@ -16,6 +19,7 @@ const (
 	stateEscape                           // after '\' inside a string
 	stateUnicode                          // inside the 4 hex digits of a \u escape
 	stateLiteral                          // inside true, false or null
+	stateLiteralEnd                       // after a literal that must be followed by ',', a bracket or whitespace
 	stateNumberMinus                      // after a leading '-'
 	stateNumberZero                       // after a leading '0'
 	stateNumberInt                        // in the integer digits after 1-9
@@ -24,6 +28,12 @@ const (
 	stateNumberExp                        // after 'e' or 'E'
 	stateNumberExpSign                    // after the exponent sign
 	stateNumberExpDigits                  // in the exponent digits
+
+	// The skip states look only for the end of a value with invalid
+	// content, so they track strings and brackets and check nothing else.
+	stateSkip       // outside strings
+	stateSkipString // inside a string
+	stateSkipEscape // after '\' inside a string: the next byte is escaped
 )
 
 // scanResult is the outcome of feeding bytes to the scanner.
@@ -44,6 +54,10 @@ const (
 // The scanner is incremental: scan may be called again with the bytes that
 // follow, so a value can be scanned across buffer refills and a value larger
 // than the buffer can be skipped without holding it.
+//
+// After an error inside a string, number or literal, skipInvalid lets the
+// scanner go on to the end of the value, so that a caller can drop just
+// that value.
 type valueScanner struct {
 	stack      []byte // open containers, '{' or '['
 	state      scanState
@@ -51,7 +65,12 @@ type valueScanner struct {
 	literal    string // the bytes the current literal still needs
 	hexLeft    int    // hex digits left in the current \u escape
 	singleLine bool   // a newline outside a string ends the value with an error
+	inArray    bool   // the value is an array element, so only ',', ']' or whitespace follow it
 	reason     string // set when scan returns scanError
+
+	// skipState is the state skipInvalid continues in, or stateValue when
+	// the last error leaves the end of the value unknown.
+	skipState scanState
 }
 
 // begin prepares the scanner for a new value. With singleLine set, a newline
@@ -63,7 +82,9 @@ func (s *valueScanner) begin(singleLine bool) {
 	s.literal = ""
 	s.hexLeft = 0
 	s.singleLine = singleLine
+	s.inArray = false
 	s.reason = ""
+	s.skipState = stateValue
 }
 
 // stringStop marks the bytes that end the fast path inside a string: the
@@ -112,7 +133,7 @@ func (s *valueScanner) scan(p []byte) (n int, result scanResult) {
 				i++
 				s.state = stateEscape
 			default:
-				return i, s.fail(fmt.Sprintf("invalid control character %s in string", quoteByte(c)))
+				return i, s.failContent(fmt.Sprintf("invalid control character %s in string", quoteByte(c)), stateSkipString)
 			}
 
 		case stateEscape:
@@ -123,13 +144,14 @@ func (s *valueScanner) scan(p []byte) (n int, result scanResult) {
 				s.state = stateUnicode
 				s.hexLeft = 4
 			default:
-				return i, s.fail(fmt.Sprintf("invalid escape %s in string", quoteByte(c)))
+				// The skip states read c as the escaped byte.
+				return i, s.failContent(fmt.Sprintf("invalid escape %s in string", quoteByte(c)), stateSkipEscape)
 			}
 			i++
 
 		case stateUnicode:
 			if !isHex(c) {
-				return i, s.fail(fmt.Sprintf("invalid character %s in \\u escape", quoteByte(c)))
+				return i, s.failContent(fmt.Sprintf("invalid character %s in \\u escape", quoteByte(c)), stateSkipString)
 			}
 			i++
 			s.hexLeft--
@@ -139,11 +161,27 @@ func (s *valueScanner) scan(p []byte) (n int, result scanResult) {
 
 		case stateLiteral:
 			if c != s.literal[0] {
-				return i, s.fail(fmt.Sprintf("invalid character %s in literal", quoteByte(c)))
+				return i, s.failContent(fmt.Sprintf("invalid character %s in literal", quoteByte(c)), stateSkip)
 			}
 			i++
 			s.literal = s.literal[1:]
-			if s.literal == "" && s.endValue() {
+			if s.literal != "" {
+				continue
+			}
+			if s.mustBeFollowed() {
+				// The next byte decides whether the literal ended, as in truex.
+				s.state = stateLiteralEnd
+				continue
+			}
+			if s.endValue() {
+				return i, scanDone
+			}
+
+		case stateLiteralEnd:
+			if !canFollowValue(c) {
+				return i, s.failContent(fmt.Sprintf("invalid character %s after literal", quoteByte(c)), stateSkip)
+			}
+			if s.endValue() {
 				return i, scanDone
 			}
 
@@ -151,14 +189,31 @@ func (s *valueScanner) scan(p []byte) (n int, result scanResult) {
 			stateNumberFraction, stateNumberExp, stateNumberExpSign, stateNumberExpDigits:
 			consumed, ended, ok := s.number(c)
 			if !ok {
-				return i, s.fail(fmt.Sprintf("invalid character %s in number", quoteByte(c)))
+				return i, s.failContent(fmt.Sprintf("invalid character %s in number", quoteByte(c)), stateSkip)
 			}
 			if consumed {
 				i++
 				continue
 			}
-			if ended && s.endValue() {
+			if !ended {
+				continue
+			}
+			if s.mustBeFollowed() && !canFollowValue(c) {
+				// A byte such as the second '.' of 1.2.3 makes the number invalid, not the structure.
+				return i, s.failContent(fmt.Sprintf("invalid character %s in number", quoteByte(c)), stateSkip)
+			}
+			if s.endValue() {
 				// The byte after the number belongs to whatever follows the value.
+				return i, scanDone
+			}
+
+		case stateSkip, stateSkipString, stateSkipEscape:
+			consumed, done, ok := s.skip(p[i:])
+			i += consumed
+			if !ok {
+				return i, scanError
+			}
+			if done {
 				return i, scanDone
 			}
 
@@ -342,6 +397,17 @@ func (s *valueScanner) number(c byte) (consumed, ended, ok bool) {
 	return false, false, false
 }
 
+// mustBeFollowed reports whether the scalar that just ended is known to be
+// followed by whitespace, ',' or a closing bracket, so that another byte
+// is an error in the scalar rather than in the structure.
+func (s *valueScanner) mustBeFollowed() bool {
+	return len(s.stack) > 0 || s.inArray
+}
+
+func canFollowValue(c byte) bool {
+	return isSpace(c) || c == ',' || c == ']' || c == '}'
+}
+
 // endValue records that a scalar ended and reports whether it was the whole
 // value.
 func (s *valueScanner) endValue() bool {
@@ -361,7 +427,102 @@ func (s *valueScanner) closeContainer() bool {
 
 func (s *valueScanner) fail(reason string) scanResult {
 	s.reason = reason
+	s.skipState = stateValue
 	return scanError
+}
+
+// failContent records an error that leaves the nesting intact, so that
+// skipInvalid can still find the end of the value from skipState.
+func (s *valueScanner) failContent(reason string, skipState scanState) scanResult {
+	s.reason = reason
+	s.skipState = skipState
+	return scanError
+}
+
+// skipInvalid switches the scanner, after scan returned scanError for an
+// invalid string, number or literal, to finding the end of the value
+// without checking it. The next call to scan starts at the byte the error
+// was at. skipInvalid reports false, and changes nothing, after any other
+// error. A grammar error such as a missing ',' or a wrong bracket may mean
+// that the nesting the scanner tracks is not the one the writer meant.
+func (s *valueScanner) skipInvalid() bool {
+	if s.skipState == stateValue {
+		return false
+	}
+	s.state = s.skipState
+	s.skipState = stateValue
+	return true
+}
+
+// skip scans p in the skip states. It returns how many bytes it consumed
+// and whether the value ended there. Inside a container the value ends
+// with the bracket that closes its outermost one. A value that is a bare
+// scalar ends with its closing quote, or before the first whitespace or
+// structural byte. A closing bracket of the wrong kind is an error.
+func (s *valueScanner) skip(p []byte) (n int, done, ok bool) {
+	for n < len(p) {
+		c := p[n]
+		switch s.state {
+		case stateSkipEscape:
+			s.state = stateSkipString
+			n++
+
+		case stateSkipString:
+			for n < len(p) && p[n] != '"' && p[n] != '\\' {
+				n++
+			}
+			if n == len(p) {
+				return n, false, true
+			}
+			if p[n] == '\\' {
+				s.state = stateSkipEscape
+				n++
+				continue
+			}
+			n++
+			s.state = stateSkip
+			if len(s.stack) == 0 {
+				return n, true, true
+			}
+
+		default:
+			if len(s.stack) == 0 && (isSpace(c) || strings.IndexByte(",:[]{}\"", c) >= 0) {
+				return n, true, true
+			}
+			switch c {
+			case '"':
+				s.state = stateSkipString
+			case '{', '[':
+				s.stack = append(s.stack, c)
+			case '}', ']':
+				open := s.stack[len(s.stack)-1]
+				if (c == '}') != (open == '{') {
+					s.fail(fmt.Sprintf("invalid character %s where %s must close the %s", quoteByte(c), quoteByte(closerOf(open)), containerName(open)))
+					return n, false, false
+				}
+				s.stack = s.stack[:len(s.stack)-1]
+				if len(s.stack) == 0 {
+					return n + 1, true, true
+				}
+			}
+			n++
+		}
+	}
+	return n, false, true
+}
+
+func closerOf(open byte) byte {
+	if open == '{' {
+		return '}'
+	}
+	return ']'
+}
+
+func containerName(open byte) string {
+	if open == '{' {
+		return "object"
+	}
+	return "array"
 }
 
 func isSpace(c byte) bool {

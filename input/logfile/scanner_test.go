@@ -3,6 +3,7 @@ package logfile
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
 	"testing"
 )
 
@@ -99,5 +100,125 @@ func FuzzScanner(f *testing.F) {
 		if got, at := scanWhole(doc, 3); got != want {
 			t.Fatalf("%q: scanner valid=%v (stopped at %d), encoding/json valid=%v", doc, got, at, want)
 		}
+
+		// A space ends a top-level number, as after an array element.
+		skipped, errorAt, end := scanSkipping(string(doc)+" ", 3)
+		if want && skipped {
+			t.Fatalf("%q: valid JSON has a skippable error at %d", doc, errorAt)
+		}
+		if end > len(doc)+1 || (end >= 0 && end < errorAt) {
+			t.Fatalf("%q: value ends at %d, error at %d", doc, end, errorAt)
+		}
 	})
+}
+
+// scanSkipping scans doc in pieces of chunk bytes as an array element, and
+// after the first error calls skipInvalid and goes on. It returns whether
+// skipInvalid accepted the error, the offset of the first error, and where
+// the value ended, or -1 when the scan failed again or needs more data.
+func scanSkipping(doc string, chunk int) (skipped bool, errorAt, end int) {
+	var s valueScanner
+	s.begin(false)
+	s.inArray = true
+	errorAt = -1
+	offset := 0
+	for offset < len(doc) {
+		stop := min(offset+chunk, len(doc))
+		n, result := s.scan([]byte(doc[offset:stop]))
+		offset += n
+		switch result {
+		case scanDone:
+			return skipped, errorAt, offset
+		case scanError:
+			if errorAt >= 0 {
+				return skipped, errorAt, -1
+			}
+			if !s.skipInvalid() {
+				return false, offset, -1
+			}
+			skipped, errorAt = true, offset
+		}
+	}
+	return skipped, errorAt, -1
+}
+
+func TestScannerSkipInvalid(t *testing.T) {
+	tests := []struct {
+		doc    string
+		fault  string // text at the first invalid byte, which is skip bytes into it
+		skip   int
+		endAt  string // the text that follows the value, or "" when no end is found
+		reason string
+	}{
+		{`{"a":"x\qy","b":[1,{"c":"]"}]}, next`, `\qy`, 1, `, next`, "invalid escape 'q'"},
+		{`{"a":"x\"y\q\"}"}]`, `\q\"`, 1, `]`, "invalid escape 'q'"},
+		{"{\"a\":\"x\ny\",\"b\":\"\\\\\"},", "x\ny", 1, `,`, "invalid control character 0x0a"},
+		{`{"a":"\u12G4 ]"} ,`, `G4`, 0, ` ,`, `invalid character 'G' in \u escape`},
+		{`{"a":tru,"b":"}"}]`, `tru,`, 3, `]`, "invalid character ',' in literal"},
+		{`{"a":truex}]`, `x}`, 0, `]`, "invalid character 'x' after literal"},
+		{`{"a":[1.2.3,{}]}  `, `.3`, 0, `  `, "invalid character '.' in number"},
+		{`{"a":01}]`, `1}`, 0, `]`, "invalid character '1' in number"},
+		{`1.2.3, {}`, `.3`, 0, `, {}`, "invalid character '.' in number"},
+		{`"a\qb"]`, `\qb`, 1, `]`, "invalid escape 'q'"},
+		{`tru ,`, `tru `, 3, ` ,`, "invalid character ' ' in literal"},
+		// A wrong closing bracket or the end of the data leave the end unknown.
+		{`{"a":"\q"]`, `\q`, 1, ``, "invalid escape 'q'"},
+		{`{"a":"\q", "b": [}`, `\q`, 1, ``, "invalid escape 'q'"},
+		{`{"a":"\q"`, `\q`, 1, ``, "invalid escape 'q'"},
+	}
+	for _, tc := range tests {
+		wantError := strings.Index(tc.doc, tc.fault) + tc.skip
+		wantEnd := -1
+		if tc.endAt != "" {
+			wantEnd = strings.LastIndex(tc.doc, tc.endAt)
+		}
+		for _, chunk := range []int{1, 2, 3, 1000} {
+			skipped, errorAt, end := scanSkipping(tc.doc, chunk)
+			if !skipped || errorAt != wantError {
+				t.Errorf("%q in pieces of %d: skipped %v at %d, expected a skippable error at %d", tc.doc, chunk, skipped, errorAt, wantError)
+			}
+			if end != wantEnd {
+				t.Errorf("%q in pieces of %d: value ends at %d, expected %d", tc.doc, chunk, end, wantEnd)
+			}
+		}
+
+		var s valueScanner
+		s.begin(false)
+		s.inArray = true
+		if _, result := s.scan([]byte(tc.doc)); result != scanError || !strings.Contains(s.reason, tc.reason) {
+			t.Errorf("%q: result %v reason %q, expected an error with %q", tc.doc, result, s.reason, tc.reason)
+		}
+	}
+}
+
+func TestScannerSkipInvalidRejectsStructuralErrors(t *testing.T) {
+	for _, doc := range []string{`{"a" 1}`, `{"a":1,}`, `[1 2]`, `{a:1}`, `{"a":1]`, `[}`, `{"a":x}`} {
+		var s valueScanner
+		s.begin(false)
+		s.inArray = true
+		if _, result := s.scan([]byte(doc)); result != scanError {
+			t.Errorf("%q: result %v, expected an error", doc, result)
+			continue
+		}
+		if s.skipInvalid() {
+			t.Errorf("%q: skipInvalid accepted the error %q", doc, s.reason)
+		}
+	}
+}
+
+func TestScannerMismatchedBracketWhileSkipping(t *testing.T) {
+	doc := `{"a":["\q"}]`
+	var s valueScanner
+	s.begin(false)
+	n, result := s.scan([]byte(doc))
+	if result != scanError || !s.skipInvalid() {
+		t.Fatalf("result %v at %d (%s), expected a skippable error", result, n, s.reason)
+	}
+	m, result := s.scan([]byte(doc[n:]))
+	if result != scanError || n+m != strings.Index(doc, "}") {
+		t.Fatalf("result %v at %d, expected an error at the '}'", result, n+m)
+	}
+	if want := "invalid character '}' where ']' must close the array"; s.reason != want {
+		t.Fatalf("reason %q, expected %q", s.reason, want)
+	}
 }
