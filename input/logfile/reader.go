@@ -586,7 +586,7 @@ func (r *Reader) checkBundleID(id string, offset, line int64) {
 func (r *Reader) nextElement() (Object, bool) {
 	c, ok := r.skipSpace()
 	if !ok {
-		r.arrayCutShort()
+		r.arrayCutShort("")
 		return Object{}, false
 	}
 	if r.afterElement {
@@ -597,7 +597,7 @@ func (r *Reader) nextElement() (Object, bool) {
 		case ',':
 			r.pos++
 			if c, ok = r.skipSpace(); !ok {
-				r.arrayCutShort()
+				r.arrayCutShort("")
 				return Object{}, false
 			}
 			if c == ']' {
@@ -631,7 +631,7 @@ func (r *Reader) nextElement() (Object, bool) {
 		r.fail(r.Offset(), r.line, reason)
 		return Object{}, false
 	case scanIncomplete:
-		r.arrayCutShort()
+		r.arrayCutShort(invalid)
 		return Object{}, false
 	}
 
@@ -666,13 +666,20 @@ func (r *Reader) skipInvalidElement() (string, scanOutcome) {
 	return reason, r.scanRest(false)
 }
 
-// arrayCutShort reports the end of the data inside the array.
-func (r *Reader) arrayCutShort() {
+// arrayCutShort reports the end of the data inside the array. invalid, when
+// not empty, is the error in the element being skipped, which is often what
+// made the end of that element impossible to find: an unescaped backslash
+// before a quote, for one.
+func (r *Reader) arrayCutShort(invalid string) {
 	what := "array"
 	if r.inBundle {
 		what = "bundle"
 	}
-	r.failRead(fmt.Sprintf("%s is cut short: data ends at offset %d before the objects array is closed", what, r.base+int64(r.end)))
+	reason := fmt.Sprintf("%s is cut short: data ends at offset %d before the objects array is closed", what, r.base+int64(r.end))
+	if invalid != "" {
+		reason += ", while skipping an element with " + invalid
+	}
+	r.failRead(reason)
 }
 
 func (r *Reader) closeArray() {

@@ -764,6 +764,9 @@ var invalidElementFaults = []struct {
 	{"malformed number", `"confidence": 1.2.3`, `1.2.3`, 3, "invalid character '.' in number"},
 	{"leading zero", `"confidence": 012`, `012`, 1, "invalid character '1' in number"},
 	{"cut literal", `"revoked": tru,`, `tru,`, 3, "invalid character ',' in literal"},
+	// A Windows path written without escaping its backslashes ends with a
+	// backslash before the closing quote.
+	{"unescaped Windows path", `"x_path": "C:\data\"`, `\data`, 1, `invalid escape 'd' in string`},
 }
 
 // fourObjects returns four pretty-printed STIX objects whose second one
@@ -1004,5 +1007,24 @@ func TestReaderInvalidElementMemory(t *testing.T) {
 	}
 	if len(r.buf) > 2*maxObject {
 		t.Fatalf("read buffer grew to %d bytes while skipping a %d byte object", len(r.buf), len(filler))
+	}
+}
+
+// When the end of a skipped element cannot be found before the data ends,
+// the error still names the invalid content that started the skip.
+func TestReaderCutShortWhileSkippingNamesTheCause(t *testing.T) {
+	data := `[{"type":"x","id":"x--1"}, {"id":"x--2","name":"a\qb` + "\n"
+	got := readAll(t, strings.NewReader(data), ReaderOptions{})
+	if len(got.objects) != 1 {
+		t.Errorf("read %d objects, expected the first one", len(got.objects))
+	}
+	if len(got.errs) != 1 {
+		t.Fatalf("%d errors, expected 1: %v", len(got.errs), got.errs)
+	}
+	reason := got.errs[0].Reason
+	for _, want := range []string{"cut short", "while skipping an element with invalid escape 'q' in string"} {
+		if !strings.Contains(reason, want) {
+			t.Errorf("reason %q does not contain %q", reason, want)
+		}
 	}
 }

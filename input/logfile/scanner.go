@@ -34,6 +34,11 @@ const (
 	stateSkip       // outside strings
 	stateSkipString // inside a string
 	stateSkipEscape // after '\' inside a string: the next byte is escaped
+	// stateSkipRawString is the rest of a string whose invalid escape shows
+	// that its writer did not escape backslashes, as in a Windows path
+	// written "C:\data\": a backslash there is an ordinary byte, so the
+	// next quote ends the string.
+	stateSkipRawString
 )
 
 // scanResult is the outcome of feeding bytes to the scanner.
@@ -145,7 +150,7 @@ func (s *valueScanner) scan(p []byte) (n int, result scanResult) {
 				s.hexLeft = 4
 			default:
 				// The skip states read c as the escaped byte.
-				return i, s.failContent(fmt.Sprintf("invalid escape %s in string", quoteByte(c)), stateSkipEscape)
+				return i, s.failContent(fmt.Sprintf("invalid escape %s in string", quoteByte(c)), stateSkipRawString)
 			}
 			i++
 
@@ -207,7 +212,7 @@ func (s *valueScanner) scan(p []byte) (n int, result scanResult) {
 				return i, scanDone
 			}
 
-		case stateSkip, stateSkipString, stateSkipEscape:
+		case stateSkip, stateSkipString, stateSkipEscape, stateSkipRawString:
 			consumed, done, ok := s.skip(p[i:])
 			i += consumed
 			if !ok {
@@ -466,6 +471,19 @@ func (s *valueScanner) skip(p []byte) (n int, done, ok bool) {
 		case stateSkipEscape:
 			s.state = stateSkipString
 			n++
+
+		case stateSkipRawString:
+			for n < len(p) && p[n] != '"' {
+				n++
+			}
+			if n == len(p) {
+				return n, false, true
+			}
+			n++
+			s.state = stateSkip
+			if len(s.stack) == 0 {
+				return n, true, true
+			}
 
 		case stateSkipString:
 			for n < len(p) && p[n] != '"' && p[n] != '\\' {

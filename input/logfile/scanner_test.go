@@ -151,7 +151,11 @@ func TestScannerSkipInvalid(t *testing.T) {
 		reason string
 	}{
 		{`{"a":"x\qy","b":[1,{"c":"]"}]}, next`, `\qy`, 1, `, next`, "invalid escape 'q'"},
-		{`{"a":"x\"y\q\"}"}]`, `\q\"`, 1, `]`, "invalid escape 'q'"},
+		// After an invalid escape, a backslash in the same string is an
+		// ordinary byte, as in an unescaped Windows path, so the next quote
+		// ends the string.
+		{`{"a":"x\"y\q\"}"}]`, `\q\"`, 1, `"}]`, "invalid escape 'q'"},
+		{`{"path":"C:\data\"},{"n":1}`, `\data`, 1, `,{"n":1}`, "invalid escape 'd'"},
 		{"{\"a\":\"x\ny\",\"b\":\"\\\\\"},", "x\ny", 1, `,`, "invalid control character 0x0a"},
 		{`{"a":"\u12G4 ]"} ,`, `G4`, 0, ` ,`, `invalid character 'G' in \u escape`},
 		{`{"a":tru,"b":"}"}]`, `tru,`, 3, `]`, "invalid character ',' in literal"},
