@@ -766,6 +766,9 @@ var invalidElementFaults = []struct {
 	{"cut literal", `"revoked": tru,`, `tru,`, 3, "invalid character ',' in literal"},
 	// A Windows path written without escaping its backslashes ends with a
 	// backslash before the closing quote.
+	{"NaN", `"confidence": NaN`, `NaN`, 0, `invalid character 'N' where a value must start`},
+	{"plus sign", `"confidence": +1`, `+1`, 0, `invalid character '+' where a value must start`},
+	{"single quotes", `"name": 'x'`, `'x'`, 0, `invalid character ''' where a value must start`},
 	{"unescaped Windows path", `"x_path": "C:\data\"`, `\data`, 1, `invalid escape 'd' in string`},
 }
 

@@ -324,8 +324,13 @@ func (s *valueScanner) startValue(c byte) (consumed, done, ok bool) {
 		s.state = stateNumberZero
 	case c >= '1' && c <= '9':
 		s.state = stateNumberInt
-	default:
+	case c == ',' || c == ':' || c == ']' || c == '}':
 		s.fail(fmt.Sprintf("invalid character %s where a value must start", quoteByte(c)))
+		return false, false, false
+	default:
+		// Something like NaN, +1, True or 'x' stands where a value should:
+		// an invalid number or literal, after which the nesting is intact.
+		s.failContent(fmt.Sprintf("invalid character %s where a value must start", quoteByte(c)), stateSkip)
 		return false, false, false
 	}
 	return true, false, true
