@@ -328,8 +328,8 @@ func (s *valueScanner) startValue(c byte) (consumed, done, ok bool) {
 		s.fail(fmt.Sprintf("invalid character %s where a value must start", quoteByte(c)))
 		return false, false, false
 	default:
-		// Something like NaN, +1, True or 'x' stands where a value should:
-		// an invalid number or literal, after which the nesting is intact.
+		// A value such as NaN, +1, True or 'x' is an invalid number or
+		// literal, so the nesting around it is intact.
 		s.failContent(fmt.Sprintf("invalid character %s where a value must start", quoteByte(c)), stateSkip)
 		return false, false, false
 	}

@@ -204,7 +204,8 @@ func (w *walker) fetcher(c *collectionRun) fetchFunc {
 // A position never moves backwards or to a value that is not a timestamp.
 func (w *walker) safePosition(c *collectionRun, p, next *page, complete bool) *collectionCursor {
 	if _, ok := parseTimestamp(p.last); !ok {
-		// When the manifest could not be read, that warning said it all.
+		// When the manifest could not be read, its own warning already
+		// names the problem.
 		if !c.manifestWarned.Load() && c.headerWarned.CompareAndSwap(false, true) {
 			c.log.Warnw("TAXII page has no usable X-TAXII-Date-Added-Last header and no date_added in the manifest, so the stored position cannot advance past it",
 				"url.original", httpclient.RedactURL(c.objects), "header", p.last)

@@ -17,9 +17,9 @@ const DecodeName = "decode_stix"
 
 // decodedKey is the event metadata key under which an input leaves the
 // object its message holds, decoded on the input's goroutine (see
-// AttachDecoded). Metadata is the one place libbeat's event normalization
-// does not walk, which would turn the map into a mapstr.M copy before
-// decode_stix sees it.
+// AttachDecoded). libbeat's event normalization skips the metadata. In the
+// fields it would turn the map into a mapstr.M copy, which decode_stix
+// would not take.
 const decodedKey = "_stix_decoded"
 
 // DecodeAhead parses the JSON text of a STIX object for AttachDecoded. It

@@ -71,7 +71,7 @@ func oneLine(text []byte) ([]byte, error) {
 		return text, nil
 	}
 	// The text was parsed before it reached the index, so only the white
-	// space between tokens needs to go; json.Compact, which checks the
+	// space between tokens needs to go. json.Compact, which checks the
 	// grammar again, took most of the time an indicator spends here.
 	compact := make([]byte, 0, len(text))
 	inString := false
