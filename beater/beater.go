@@ -104,9 +104,10 @@ func (bt *tibeat) Run(b *beat.Beat) error {
 
 	tracker := newInflight()
 	// The context index journals what it learns from each event in a
-	// buffer. Writing the buffer out before an acknowledgement moves a
-	// cursor means that a crash never loses index entries of objects that
-	// the inputs will not read again.
+	// buffer. This listener writes the buffer to the file before the
+	// input's listener stores a cursor for the same acknowledgement, so
+	// that a killed tibeat keeps the entries of every object its cursors
+	// cover (tests/system/test_context_crash.py).
 	tracker.beforeCursor = enrichment.flush
 	runners, err := bt.configure(b, loader, tracker, enrichment.stix)
 	if err != nil {

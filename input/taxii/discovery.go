@@ -176,7 +176,7 @@ func (d *discoverer) fromDiscovery(ctx context.Context, discoveryURL *url.URL, r
 // only to the origin of the url setting, as browsers and Go's client do on
 // redirects. The API root is still requested, without credentials, because
 // some servers keep public API roots on another host; a private one then
-// fails with 401 or 403 and an error that says how to configure it.
+// fails with 401 or 403 and an error that explains how to configure it.
 func (d *discoverer) warnCrossOrigin(root *url.URL) {
 	if !d.requester.authSet || d.requester.client.SendsCredentials(root) {
 		return

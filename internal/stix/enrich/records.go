@@ -85,8 +85,8 @@ type indicatorRecord struct {
 	// textLen is the length of the text, which counts against
 	// Limits.IndicatorBytes wherever the text is kept.
 	textLen int
-	// textSum is a hash of the text, which tells a version read again
-	// from a changed one without reading the text back.
+	// textSum is a hash of the text. It distinguishes a version read
+	// again from a changed one without reading the text back.
 	textSum uint64
 	// removed is set once a newer version replaced the record or the
 	// limits evicted it.

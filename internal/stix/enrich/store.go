@@ -189,7 +189,7 @@ type pendingIndicator struct {
 // without a journal keeps it in memory. Otherwise the entry of r waits
 // until the stix_context_revision processor adds the document's source
 // fields and revision (see Published), so that one entry holds all of
-// them; any later write of the journal that needs it writes it earlier.
+// them. Any later journal write that needs the entry writes it first.
 func (x *Index) keepText(r *indicatorRecord, text []byte) {
 	if x.log == nil {
 		r.Raw = append(make([]byte, 0, len(text)), text...)
@@ -357,7 +357,8 @@ func (x *Index) compactLocked() error {
 	return nil
 }
 
-// movedText is where compaction wrote the text of an indicator record.
+// movedText is the new place of an indicator record's text after
+// compaction.
 type movedText struct {
 	record *indicatorRecord
 	at     int64
@@ -520,7 +521,7 @@ func (x *Index) removeIndicator(r *indicatorRecord) {
 	}
 }
 
-// recordBytes is what an indicator record counts against
+// recordBytes returns what an indicator record counts against
 // Limits.IndicatorBytes: its JSON text and its source fields.
 func recordBytes(r *indicatorRecord) int64 {
 	return int64(r.textLen + len(r.Source))
