@@ -173,10 +173,11 @@ func (d *discoverer) fromDiscovery(ctx context.Context, discoveryURL *url.URL, r
 // A discovery resource is data from the server. An attacker who can change
 // it, or the server's operator, could list an API root on a host they
 // control. Sending the credentials there would hand them over, so they go
-// only to the origin of the url setting, as browsers and Go's client do on
-// redirects. The API root is still requested, without credentials, because
-// some servers keep public API roots on another host; a private one then
-// fails with 401 or 403 and an error that explains how to configure it.
+// only to the origin of the url setting, much as Go's HTTP client drops
+// them on a redirect to another host. The API root is still requested,
+// without credentials, because some servers keep public API roots on
+// another host. A private one then fails with 401 or 403 and an error that
+// explains how to configure it.
 func (d *discoverer) warnCrossOrigin(root *url.URL) {
 	if !d.requester.authSet || d.requester.client.SendsCredentials(root) {
 		return

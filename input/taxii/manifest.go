@@ -44,8 +44,8 @@ type receivedVersion struct {
 // addDatesFromManifest fills in the first and last date_added of a page
 // whose reply had no usable X-TAXII-Date-Added-Last, from the collection's
 // manifest. It requests the page's objects by id with the walk's filters
-// and reads only the records of the versions received, because a newer
-// version added since then has a later date_added that must not move the
+// and reads only the records of the versions received. A newer version
+// added since then has a later date_added, which must not move the
 // position past objects this walk has not seen.
 //
 // last is set to the greatest date_added found, so a record that is

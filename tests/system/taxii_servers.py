@@ -220,10 +220,10 @@ def amnesty_collections() -> list:
 
 
 # opentaxii's SQL backend returns API root and collection ids as uuid.UUID,
-# and its TAXII 2.1 replies are written with json.dumps. So in every 0.9.x
-# release on PyPI (0.9.0 to 0.9.3 have the same code, whatever the
-# SQLAlchemy or Flask version) these fail with HTTP 500 "Object of type UUID
-# is not JSON serializable": the collections list, a POST of objects (the
+# and its TAXII 2.1 replies are written with json.dumps. Releases 0.9.0 to
+# 0.9.3 on PyPI share that code, and with every SQLAlchemy and Flask version
+# tried these fail with HTTP 500 "Object of type UUID is not JSON
+# serializable": the collections list, a POST of objects (the
 # objects are stored, but the job status in the reply fails) and the job
 # status. Account permissions are looked up by the same uuid.UUID while the
 # stored keys are strings, so only an admin account or a public collection
