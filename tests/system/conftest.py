@@ -72,12 +72,14 @@ class Tibeat:
         return lines
 
     def documents(self) -> list:
-        """Every document output.file wrote, in order."""
+        """Every document output.file wrote, in order. A last line without
+        its newline is still being written by a running tibeat, so it is
+        left out until it is complete."""
         docs = []
         for path in sorted(glob.glob(str(self.data / "output" / "tibeat*"))):
             with open(path, encoding="utf-8") as f:
                 for line in f:
-                    if line.strip():
+                    if line.strip() and line.endswith("\n"):
                         docs.append(json.loads(line))
         return docs
 
