@@ -56,6 +56,11 @@ type harvester struct {
 	held *heldEvent
 	// sinceUpdate counts the events published since the last cursor update.
 	sinceUpdate int
+	// unsaved is set when states changed without an event to carry the
+	// change, such as a file of invalid objects only. The end of the scan
+	// then stores the cursor on an event without fields, or the next run
+	// would read and warn about that file again.
+	unsaved bool
 
 	// incomplete holds, in tail mode, the error of a file whose data ended
 	// inside a value. It is reported only if the file has not changed by
@@ -157,6 +162,7 @@ func (h *harvester) forget(seen map[string]bool) {
 	for key := range h.states {
 		if !seen[key] {
 			delete(h.states, key)
+			h.unsaved = true
 		}
 	}
 	for key := range h.incomplete {
@@ -214,6 +220,7 @@ func (h *harvester) readFile(path string, seen map[string]bool) error {
 			h.log.Debugw("Known file found under a new path", "log.file.path", path, "previous_path", prev.Path)
 			prev.Path = path
 			h.states[key] = prev
+			h.unsaved = true
 		}
 		return nil
 	}
@@ -304,9 +311,11 @@ func (h *harvester) harvest(f *os.File, key string, state fileState) error {
 	h.logFinished(path, state.Offset > 0, objects, reader.Format(), final.Offset, h.now().Sub(started))
 
 	if objects == 0 {
-		// Nothing to attach a cursor update to: the state stays in memory
-		// and reaches the registry with the next update of any file.
+		// Nothing to attach a cursor update to: the state reaches the
+		// registry with the next update of any file, at the latest at the
+		// end of this scan.
 		h.states[key] = *final
+		h.unsaved = true
 		return nil
 	}
 	// The held event is this file's last one; it now takes the final state.
@@ -356,7 +365,14 @@ func (h *harvester) hold(event beat.Event, key string, state *fileState) error {
 func (h *harvester) release(force bool) error {
 	held := h.held
 	if held == nil {
-		return nil
+		if !force || !h.unsaved {
+			return nil
+		}
+		// libbeat drops an event without fields before the processors and
+		// still acknowledges it in order, so the cursor is stored after
+		// every event published before it.
+		h.unsaved, h.sinceUpdate = false, 0
+		return h.publisher.Publish(beat.Event{Timestamp: h.now()}, h.snapshot())
 	}
 	h.held = nil
 	h.states[held.key] = held.state
@@ -364,7 +380,7 @@ func (h *harvester) release(force bool) error {
 	if !force && h.sinceUpdate < checkpointInterval {
 		return h.publisher.Publish(held.event, nil)
 	}
-	h.sinceUpdate = 0
+	h.unsaved, h.sinceUpdate = false, 0
 	return h.publisher.Publish(held.event, h.snapshot())
 }
 

@@ -294,3 +294,47 @@ func TestHarvesterProgressIntervalSetting(t *testing.T) {
 		t.Errorf("read logged %d progress lines with progress_interval 1h, expected none", n)
 	}
 }
+
+// A file of invalid objects publishes nothing, yet its cursor must reach the
+// registry, or every run reads the file again and repeats its warnings.
+func TestHarvesterStoresCursorOfFileWithoutObjects(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "invalid.ndjson")
+	writeFile(t, path, "{oops}\n[1,2\n")
+
+	first := newHarvesterTest(t, true)
+	if err := first.h.scan([]string{path}); err != nil {
+		t.Fatal(err)
+	}
+	if len(first.pub.events) != 1 {
+		t.Fatalf("published %d events, expected 1 that carries the cursor", len(first.pub.events))
+	}
+	if fields := first.pub.events[0].Fields; len(fields) != 0 {
+		t.Errorf("the cursor's event has fields %v, expected none, so that no document is written", fields)
+	}
+	stored, ok := first.pub.cursors[0].(cursorState)
+	if !ok || len(stored.Files) != 1 {
+		t.Fatalf("cursor update is %#v, expected the state of one file", first.pub.cursors[0])
+	}
+	for _, st := range stored.Files {
+		if !st.EOF || st.Offset != int64(len("{oops}\n[1,2\n")) {
+			t.Errorf("stored state: offset %d eof %v, expected the end of the file", st.Offset, st.EOF)
+		}
+	}
+	if got := first.logs.FilterLevelExact(zapcore.WarnLevel).Len(); got != 2 {
+		t.Errorf("first run logged %d warnings, expected one per invalid line", got)
+	}
+
+	// The next run starts from the stored cursor.
+	second := newHarvesterTest(t, true)
+	second.h.states = stored.Files
+	if err := second.h.scan([]string{path}); err != nil {
+		t.Fatal(err)
+	}
+	if len(second.pub.events) != 0 {
+		t.Errorf("second run published %d events, expected none", len(second.pub.events))
+	}
+	if got := second.logs.FilterLevelExact(zapcore.WarnLevel).Len(); got != 0 {
+		t.Errorf("second run logged %d warnings about a file already read", got)
+	}
+}

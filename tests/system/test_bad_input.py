@@ -133,3 +133,18 @@ def test_pattern_that_does_not_parse_keeps_the_document(tibeat):
     assert "offset" in broken["error"]["message"]
     assert "ip" not in broken.get("threat", {}).get("indicator", {})
     assert str(folder / "feed.json") in warning_text(warnings)
+
+
+def test_file_of_invalid_objects_is_reported_once_across_runs(tibeat):
+    # Nothing in the file is published, so its cursor needs an event of its
+    # own; without it the next run reads the file and warns again.
+    proc, folder, warnings = run_files(tibeat, {"broken.ndjson": "{not json\n[1, 2\n"})
+    assert proc.returncode == 0, proc.stderr
+    assert len(file_warnings(warnings, folder / "broken.ndjson")) == 2, warning_text(warnings)
+    assert tibeat.documents() == []
+
+    proc = tibeat.run_once()
+    assert proc.returncode == 0, proc.stderr
+    all_warnings = [l for l in tibeat.log_lines() if l.get("log.level") in ("warn", "warning", "error")]
+    assert len(file_warnings(all_warnings, folder / "broken.ndjson")) == 2, warning_text(all_warnings)
+    assert tibeat.documents() == []
