@@ -96,7 +96,7 @@ func (bt *tibeat) Run(b *beat.Beat) error {
 
 	// STIX context: the index of related objects and the republishing of
 	// indicators whose context arrives after them (beater/context.go).
-	enrichment, err := openEnrichment(bt.log, b.Paths)
+	enrichment, err := openEnrichment(bt.log, b.Paths, bt.config.Context.limits())
 	if err != nil {
 		return err
 	}

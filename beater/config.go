@@ -5,7 +5,10 @@ import (
 	"os"
 	"time"
 
+	"github.com/elastic/beats/v7/libbeat/common/cfgtype"
 	conf "github.com/elastic/elastic-agent-libs/config"
+
+	"github.com/tibeat/tibeat/internal/stix/enrich"
 )
 
 // Config is the tibeat section of the configuration file.
@@ -13,6 +16,7 @@ type Config struct {
 	Inputs   []*conf.C      `config:"inputs"`
 	STIX     *conf.C        `config:"stix"`
 	Registry RegistryConfig `config:"registry"`
+	Context  ContextConfig  `config:"context"`
 }
 
 // RegistryConfig places libbeat's state store, where input cursors live.
@@ -23,12 +27,44 @@ type RegistryConfig struct {
 	CleanupIdle time.Duration `config:"cleanup_interval"`
 }
 
+// ContextConfig bounds the STIX context index. Its memory grows with the
+// number of entries, chiefly indicators, so a small machine reading large
+// feeds trades how far back late context reaches for memory.
+type ContextConfig struct {
+	MaxObjects         int              `config:"max_objects" validate:"min=1"`
+	MaxRelationships   int              `config:"max_relationships" validate:"min=1"`
+	MaxIndicators      int              `config:"max_indicators" validate:"min=1"`
+	MaxIndicatorBytes  cfgtype.ByteSize `config:"max_indicator_bytes" validate:"min=1"`
+	MaxObservables     int              `config:"max_observables" validate:"min=1"`
+	MaxObservableBytes cfgtype.ByteSize `config:"max_observable_bytes" validate:"min=1"`
+}
+
+func (c ContextConfig) limits() enrich.Limits {
+	return enrich.Limits{
+		Objects:         c.MaxObjects,
+		Relationships:   c.MaxRelationships,
+		Indicators:      c.MaxIndicators,
+		IndicatorBytes:  int64(c.MaxIndicatorBytes),
+		Observables:     c.MaxObservables,
+		ObservableBytes: int64(c.MaxObservableBytes),
+	}
+}
+
 func defaultConfig() Config {
+	limits := enrich.DefaultLimits
 	return Config{
 		Registry: RegistryConfig{
 			Path:        "registry",
 			Permissions: 0o600,
 			CleanupIdle: 5 * time.Minute,
+		},
+		Context: ContextConfig{
+			MaxObjects:         limits.Objects,
+			MaxRelationships:   limits.Relationships,
+			MaxIndicators:      limits.Indicators,
+			MaxIndicatorBytes:  cfgtype.ByteSize(limits.IndicatorBytes),
+			MaxObservables:     limits.Observables,
+			MaxObservableBytes: cfgtype.ByteSize(limits.ObservableBytes),
 		},
 	}
 }

@@ -13,7 +13,7 @@ func inputs(t *testing.T, yaml string) []*conf.C {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var cfg Config
+	cfg := defaultConfig()
 	if err := c.Unpack(&cfg); err != nil {
 		t.Fatal(err)
 	}
@@ -110,5 +110,34 @@ func TestSTIXConfigRejectsBadDuration(t *testing.T) {
 
 	if err == nil || !strings.Contains(err.Error(), "ioc_expiration_duration") {
 		t.Fatalf("error = %v, want one naming ioc_expiration_duration", err)
+	}
+}
+
+func TestContextConfigSetsIndexLimits(t *testing.T) {
+	c, err := conf.NewConfigWithYAML([]byte("context: {max_indicators: 50000, max_indicator_bytes: 16MiB}"), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := defaultConfig()
+	if err := c.Unpack(&cfg); err != nil {
+		t.Fatal(err)
+	}
+	limits := cfg.Context.limits()
+	if limits.Indicators != 50000 || limits.IndicatorBytes != 16<<20 {
+		t.Errorf("limits hold %d indicators and %d bytes, expected 50000 and 16 MiB", limits.Indicators, limits.IndicatorBytes)
+	}
+	// Settings left out keep the defaults.
+	if limits.Relationships != 500_000 || limits.Objects != 100_000 {
+		t.Errorf("unset bounds are %d relationships and %d objects, expected the defaults 500000 and 100000", limits.Relationships, limits.Objects)
+	}
+
+	bad, err := conf.NewConfigWithYAML([]byte("context: {max_indicators: 0}"), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg = defaultConfig()
+	err = bad.Unpack(&cfg)
+	if err == nil || !strings.Contains(err.Error(), "max_indicators") {
+		t.Errorf("max_indicators: 0 gave error %v, expected one naming the setting", err)
 	}
 }

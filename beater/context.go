@@ -43,8 +43,8 @@ type enrichment struct {
 	done     chan struct{}
 }
 
-func openEnrichment(log *logp.Logger, beatPaths *paths.Path) (*enrichment, error) {
-	index, err := enrich.Open(beatPaths.Resolve(paths.Data, contextFolder), enrich.DefaultLimits)
+func openEnrichment(log *logp.Logger, beatPaths *paths.Path, limits enrich.Limits) (*enrichment, error) {
+	index, err := enrich.Open(beatPaths.Resolve(paths.Data, contextFolder), limits)
 	if err != nil {
 		return nil, err
 	}
