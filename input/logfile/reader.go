@@ -601,9 +601,15 @@ func (r *Reader) nextElement() (Object, bool) {
 				return Object{}, false
 			}
 			if c == ']' {
-				r.fail(r.Offset(), r.line, "invalid character ']' after ',' in array, expected a value")
+				// JavaScript allows a trailing comma, and some writers add one.
+				r.warn(r.Offset(), r.line, "invalid character ']' after ',' in array, expected a value; read as the end of the array")
+				r.closeArray()
 				return Object{}, false
 			}
+		case '{':
+			// Objects written one after another without a comma between
+			// them are still separate objects.
+			r.warn(r.Offset(), r.line, "invalid character '{' after array element, expected ',' or ']'; read as the next element")
 		default:
 			r.fail(r.Offset(), r.line, fmt.Sprintf("invalid character %s after array element, expected ',' or ']'", quoteByte(c)))
 			return Object{}, false

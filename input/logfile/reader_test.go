@@ -433,8 +433,26 @@ func TestReaderBadInput(t *testing.T) {
 		{
 			name:    "bundle with invalid JSON inside an object",
 			data:    `{"type":"bundle","id":"bundle--1","objects":[` + a + `,{"type" "x"},` + b + `]}`,
+			objects: []string{a, b},
+			errs:    []wantError{{offset: at(`{"type":"bundle","id":"bundle--1","objects":[`+a+`,{"type" "x"}`, `{"type" "x"}`), reason: "after object key, expected ':' at offset"}},
+		},
+		{
+			name:    "bundle without a comma between objects",
+			data:    `{"type":"bundle","id":"bundle--1","objects":[` + a + "\n" + b + `]}`,
+			objects: []string{a, b},
+			errs:    []wantError{{offset: at(`{"type":"bundle","id":"bundle--1","objects":[`+a+"\n"+b, b), warning: true, reason: "read as the next element"}},
+		},
+		{
+			name:    "array with a comma after its last object",
+			data:    `[` + a + `,` + b + `, ]`,
+			objects: []string{a, b},
+			errs:    []wantError{{offset: int64(len(`[` + a + `,` + b + `, `)), warning: true, reason: "read as the end of the array"}},
+		},
+		{
+			name:    "bundle with a bracket of the wrong kind inside an object",
+			data:    `{"type":"bundle","id":"bundle--1","objects":[` + a + `,{"type":"x"],` + b + `]}`,
 			objects: []string{a},
-			errs:    []wantError{{offset: at(`{"type":"bundle","id":"bundle--1","objects":[`+a+`,{"type" "x"}`, `"x"}`), fatal: true, reason: "after object key"}},
+			errs:    []wantError{{offset: at(`{"type":"bundle","id":"bundle--1","objects":[`+a+`,{"type":"x"],`, `],`), fatal: true, reason: "after object member"}},
 		},
 		{
 			name:    "objects array elements that are not objects",
@@ -770,6 +788,12 @@ var invalidElementFaults = []struct {
 	{"plus sign", `"confidence": +1`, `+1`, 0, `invalid character '+' where a value must start`},
 	{"single quotes", `"name": 'x'`, `'x'`, 0, `invalid character ''' where a value must start`},
 	{"unescaped Windows path", `"x_path": "C:\data\"`, `\data`, 1, `invalid escape 'd' in string`},
+	{"missing colon", `"name" "x"`, `"x"`, 0, `invalid character '"' after object key, expected ':'`},
+	{"missing comma between members", `"name": "x" "aliases": []`, `"aliases"`, 0, `invalid character '"' after object member, expected ',' or '}'`},
+	{"key without quotes", `name: "x"`, `name:`, 0, `invalid character 'n' where an object key must start`},
+	{"doubled comma", `"name": "x",,`, `,,`, 1, `invalid character ',' where an object key must start`},
+	{"missing value", `"name": ,`, `: ,`, 2, `invalid character ',' where a value must start`},
+	{"doubled comma in a list", `"aliases": ["a",, "b"]`, `,,`, 1, `invalid character ',' where a value must start`},
 }
 
 // fourObjects returns four pretty-printed STIX objects whose second one

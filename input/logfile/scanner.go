@@ -263,7 +263,7 @@ func (s *valueScanner) structural(c byte) (consumed, done, ok bool) {
 			return true, s.closeContainer(), true
 		}
 		if c != '"' {
-			s.fail(fmt.Sprintf("invalid character %s where an object key must start", quoteByte(c)))
+			s.failGrammar(c, fmt.Sprintf("invalid character %s where an object key must start", quoteByte(c)))
 			return false, false, false
 		}
 		s.state = stateString
@@ -272,7 +272,7 @@ func (s *valueScanner) structural(c byte) (consumed, done, ok bool) {
 
 	case stateColon:
 		if c != ':' {
-			s.fail(fmt.Sprintf("invalid character %s after object key, expected ':'", quoteByte(c)))
+			s.failGrammar(c, fmt.Sprintf("invalid character %s after object key, expected ':'", quoteByte(c)))
 			return false, false, false
 		}
 		s.state = stateValue
@@ -291,9 +291,9 @@ func (s *valueScanner) structural(c byte) (consumed, done, ok bool) {
 			return true, s.closeContainer(), true
 		}
 		if top == '{' {
-			s.fail(fmt.Sprintf("invalid character %s after object member, expected ',' or '}'", quoteByte(c)))
+			s.failGrammar(c, fmt.Sprintf("invalid character %s after object member, expected ',' or '}'", quoteByte(c)))
 		} else {
-			s.fail(fmt.Sprintf("invalid character %s after array element, expected ',' or ']'", quoteByte(c)))
+			s.failGrammar(c, fmt.Sprintf("invalid character %s after array element, expected ',' or ']'", quoteByte(c)))
 		}
 		return false, false, false
 	}
@@ -325,7 +325,7 @@ func (s *valueScanner) startValue(c byte) (consumed, done, ok bool) {
 	case c >= '1' && c <= '9':
 		s.state = stateNumberInt
 	case c == ',' || c == ':' || c == ']' || c == '}':
-		s.fail(fmt.Sprintf("invalid character %s where a value must start", quoteByte(c)))
+		s.failGrammar(c, fmt.Sprintf("invalid character %s where a value must start", quoteByte(c)))
 		return false, false, false
 	default:
 		// A value such as NaN, +1, True or 'x' is an invalid number or
@@ -449,12 +449,27 @@ func (s *valueScanner) failContent(reason string, skipState scanState) scanResul
 	return scanError
 }
 
+// failGrammar records a missing or extra ',' or ':', or a key without
+// quotes, found at byte c inside a container. Writers that make these
+// mistakes still balance their brackets, so skipInvalid may look for the
+// end of the value by the brackets alone. A closing bracket of the wrong
+// kind shows that the nesting is not what the writer meant, and an error
+// outside any container has no bracket to end at: both stay final.
+func (s *valueScanner) failGrammar(c byte, reason string) scanResult {
+	if len(s.stack) == 0 {
+		return s.fail(reason)
+	}
+	if (c == '}' || c == ']') && c != closerOf(s.stack[len(s.stack)-1]) {
+		return s.fail(reason)
+	}
+	return s.failContent(reason, stateSkip)
+}
+
 // skipInvalid switches the scanner, after scan returned scanError for an
-// invalid string, number or literal, to finding the end of the value
-// without checking it. The next call to scan starts at the byte the error
-// was at. skipInvalid reports false, and changes nothing, after any other
-// error. A grammar error such as a missing ',' or a wrong bracket may mean
-// that the nesting the scanner tracks is not the one the writer meant.
+// invalid string, number or literal, or a grammar error that failGrammar
+// allows, to finding the end of the value without checking it. The next
+// call to scan starts at the byte the error was at. skipInvalid reports
+// false, and changes nothing, after any other error.
 func (s *valueScanner) skipInvalid() bool {
 	if s.skipState == stateValue {
 		return false

@@ -195,17 +195,33 @@ func TestScannerSkipInvalid(t *testing.T) {
 	}
 }
 
-func TestScannerSkipInvalidRejectsStructuralErrors(t *testing.T) {
-	for _, doc := range []string{`{"a" 1}`, `{"a":1,}`, `[1 2]`, `{a:1}`, `{"a":1]`, `[}`, `{"a":,}`} {
+// A missing or extra ',' or ':' leaves the brackets balanced, so the value
+// can be skipped to its closing bracket. A closing bracket of the wrong
+// kind cannot be skipped.
+func TestScannerSkipInvalidAfterGrammarErrors(t *testing.T) {
+	for _, tc := range []struct {
+		doc       string
+		skippable bool
+	}{
+		{`{"a" 1}`, true},
+		{`{"a":1,}`, true},
+		{`[1 2]`, true},
+		{`{a:1}`, true},
+		{`{"a":,}`, true},
+		{`{"a":[1,,2],"b":{"c" 3}}`, true},
+		{`{"a":1]`, false},
+		{`[}`, false},
+		{`{"a":[1}`, false},
+	} {
 		var s valueScanner
 		s.begin(false)
 		s.inArray = true
-		if _, result := s.scan([]byte(doc)); result != scanError {
-			t.Errorf("%q: result %v, expected an error", doc, result)
+		if _, result := s.scan([]byte(tc.doc)); result != scanError {
+			t.Errorf("%q: result %v, expected an error", tc.doc, result)
 			continue
 		}
-		if s.skipInvalid() {
-			t.Errorf("%q: skipInvalid accepted the error %q", doc, s.reason)
+		if got := s.skipInvalid(); got != tc.skippable {
+			t.Errorf("%q: skipInvalid returned %v after %q, expected %v", tc.doc, got, s.reason, tc.skippable)
 		}
 	}
 }
