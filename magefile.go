@@ -85,11 +85,12 @@ func SystemTest() error {
 	return sh.RunWithV(env, python, "-m", "pytest", "-v", "tests/system")
 }
 
-// Bench runs the Go benchmarks of the conversion path, then BenchShip when
+// Bench runs the Go benchmarks of the conversion path and of libbeat's
+// encoding of its documents, then BenchShip when
 // the shared harness is there.
 func Bench() error {
 	err := sh.RunV("go", "test", "-run=^$", "-bench=.", "-benchmem",
-		"./internal/stix/...", "./input/logfile/")
+		"./internal/stix/...", "./processors/stix/", "./input/logfile/")
 	if err != nil {
 		return err
 	}
