@@ -86,8 +86,8 @@ func SystemTest() error {
 }
 
 // Bench runs the Go benchmarks of the conversion path and of libbeat's
-// encoding of its documents, then BenchShip when
-// the shared harness is there.
+// encoding of its documents, then BenchShip when the shared harness is
+// there.
 func Bench() error {
 	err := sh.RunV("go", "test", "-run=^$", "-bench=.", "-benchmem",
 		"./internal/stix/...", "./processors/stix/", "./input/logfile/")
