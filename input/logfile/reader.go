@@ -596,7 +596,7 @@ func (r *Reader) nextElement() (Object, bool) {
 			return Object{}, false
 		case ',':
 			r.pos++
-			if c, ok = r.skipSpace(); !ok {
+			if c, ok = r.skipExtraCommas(); !ok {
 				r.arrayCutShort("")
 				return Object{}, false
 			}
@@ -614,9 +614,15 @@ func (r *Reader) nextElement() (Object, bool) {
 			r.fail(r.Offset(), r.line, fmt.Sprintf("invalid character %s after array element, expected ',' or ']'", quoteByte(c)))
 			return Object{}, false
 		}
-	} else if c == ']' {
-		r.closeArray()
-		return Object{}, false
+	} else {
+		if c, ok = r.skipExtraCommas(); !ok {
+			r.arrayCutShort("")
+			return Object{}, false
+		}
+		if c == ']' {
+			r.closeArray()
+			return Object{}, false
+		}
 	}
 
 	start, line := r.Offset(), r.line
@@ -658,6 +664,20 @@ func (r *Reader) nextElement() (Object, bool) {
 		return Object{}, false
 	}
 	return Object{Raw: r.bytesFrom(start), Offset: start, Line: line}, true
+}
+
+// skipExtraCommas skips white space and any ',' where an array element
+// must start, with a warning for each: a comma with no element before it
+// separates nothing, so no object is lost. It returns the next byte.
+func (r *Reader) skipExtraCommas() (byte, bool) {
+	for {
+		c, ok := r.skipSpace()
+		if !ok || c != ',' {
+			return c, ok
+		}
+		r.warn(r.Offset(), r.line, "invalid character ',' where an array element must start; ignored")
+		r.pos++
+	}
 }
 
 // skipInvalidElement scans to the end of an array element after the

@@ -363,6 +363,10 @@ func TestReaderBadInput(t *testing.T) {
 	noNUL := "\xff\xfe\xfd\xfc\x80\x81 not text"
 	elements := `{"type":"bundle","id":"bundle--1","objects":[` + a + `, 42, "text", [1], null, ` + b + `]}`
 	arrayElements := `[` + a + `,true,` + b + `]`
+	missingQuote := `{"type":"bundle","id":"bundle--1","objects":[` + a +
+		`,{"type":"indicator","id":"indicator--2","name":"A,"pattern":"[x]"}` +
+		`,{"type":"indicator","id":"indicator--3","x_note":{"text":"say \"hi\""},"x_inner":{"type":"indicator","id":"indicator--4"}}` +
+		`,` + b + `]}`
 
 	tests := []struct {
 		name    string
@@ -447,6 +451,24 @@ func TestReaderBadInput(t *testing.T) {
 			data:    `[` + a + `,` + b + `, ]`,
 			objects: []string{a, b},
 			errs:    []wantError{{offset: int64(len(`[` + a + `,` + b + `, `)), warning: true, reason: "read as the end of the array"}},
+		},
+		{
+			name:    "array with extra commas between and before objects",
+			data:    `[,` + a + `,, ` + b + `]`,
+			objects: []string{a, b},
+			errs: []wantError{
+				{offset: 1, warning: true, reason: "where an array element must start; ignored"},
+				{offset: int64(len(`[,` + a + `,`)), warning: true, reason: "where an array element must start; ignored"},
+			},
+		},
+		{
+			// A missing closing quote shifts which bytes are inside strings,
+			// so skipping by brackets could end inside the next object and
+			// publish one of its nested objects.
+			name:    "bundle with a value missing its closing quote",
+			data:    missingQuote,
+			objects: []string{a},
+			errs:    []wantError{{offset: at(missingQuote, `pattern":"[x]"`), fatal: true, reason: "invalid character 'p' after object member"}},
 		},
 		{
 			name:    "bundle with a bracket of the wrong kind inside an object",
@@ -790,7 +812,6 @@ var invalidElementFaults = []struct {
 	{"unescaped Windows path", `"x_path": "C:\data\"`, `\data`, 1, `invalid escape 'd' in string`},
 	{"missing colon", `"name" "x"`, `"x"`, 0, `invalid character '"' after object key, expected ':'`},
 	{"missing comma between members", `"name": "x" "aliases": []`, `"aliases"`, 0, `invalid character '"' after object member, expected ',' or '}'`},
-	{"key without quotes", `name: "x"`, `name:`, 0, `invalid character 'n' where an object key must start`},
 	{"doubled comma", `"name": "x",,`, `,,`, 1, `invalid character ',' where an object key must start`},
 	{"missing value", `"name": ,`, `: ,`, 2, `invalid character ',' where a value must start`},
 	{"doubled comma in a list", `"aliases": ["a",, "b"]`, `,,`, 1, `invalid character ',' where a value must start`},

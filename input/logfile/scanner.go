@@ -138,6 +138,10 @@ func (s *valueScanner) scan(p []byte) (n int, result scanResult) {
 				i++
 				s.state = stateEscape
 			default:
+				// NOTE: a raw line break may also mean that the string lost
+				// its closing quote, which the skip cannot tell. Then it
+				// takes the inside of strings for the outside and can end
+				// inside a later object, which may publish a nested object.
 				return i, s.failContent(fmt.Sprintf("invalid control character %s in string", quoteByte(c)), stateSkipString)
 			}
 
@@ -449,14 +453,17 @@ func (s *valueScanner) failContent(reason string, skipState scanState) scanResul
 	return scanError
 }
 
-// failGrammar records a missing or extra ',' or ':', or a key without
-// quotes, found at byte c inside a container. Writers that make these
-// mistakes still balance their brackets, so skipInvalid may look for the
-// end of the value by the brackets alone. A closing bracket of the wrong
-// kind shows that the nesting is not what the writer meant, and an error
-// outside any container has no bracket to end at: both stay final.
+// failGrammar records a grammar error found at byte c inside a container.
+// When c is a quote, a bracket, ',' or ':', the error is a missing or
+// extra ',' or ':'. Writers that make these mistakes still balance their
+// brackets, so skipInvalid may find the end of the value by the brackets
+// alone. Any other byte, such as the p of "a,"pattern", most
+// often follows a missing or extra quote, after which the skip would take
+// the inside of strings for the outside and could end inside a nested
+// object. That error stays final, as do a closing bracket of the wrong
+// kind and an error outside any container.
 func (s *valueScanner) failGrammar(c byte, reason string) scanResult {
-	if len(s.stack) == 0 {
+	if len(s.stack) == 0 || strings.IndexByte(`",:{}[]`, c) < 0 {
 		return s.fail(reason)
 	}
 	if (c == '}' || c == ']') && c != closerOf(s.stack[len(s.stack)-1]) {

@@ -196,19 +196,25 @@ func TestScannerSkipInvalid(t *testing.T) {
 }
 
 // A missing or extra ',' or ':' leaves the brackets balanced, so the value
-// can be skipped to its closing bracket. A closing bracket of the wrong
-// kind cannot be skipped.
+// can be skipped to its closing bracket. An error at any other byte may
+// come from a missing quote, and a closing bracket of the wrong kind from
+// a missing bracket: neither can be skipped.
 func TestScannerSkipInvalidAfterGrammarErrors(t *testing.T) {
 	for _, tc := range []struct {
 		doc       string
 		skippable bool
 	}{
-		{`{"a" 1}`, true},
+		{`{"a" "b"}`, true},
 		{`{"a":1,}`, true},
-		{`[1 2]`, true},
-		{`{a:1}`, true},
+		{`[1,,2]`, true},
+		{`{"a":1 "b":2}`, true},
 		{`{"a":,}`, true},
-		{`{"a":[1,,2],"b":{"c" 3}}`, true},
+		{`{"a":[1,,2],"b":{"c" "d"}}`, true},
+		{`{"a":"x" {}}`, true},
+		{`{"a" 1}`, false},
+		{`[1 2]`, false},
+		{`{a:1}`, false},
+		{`{"a":"b,"c":"d"}`, false},
 		{`{"a":1]`, false},
 		{`[}`, false},
 		{`{"a":[1}`, false},
