@@ -34,9 +34,27 @@ type ContextConfig struct {
 	MaxObjects         int              `config:"max_objects" validate:"min=1"`
 	MaxRelationships   int              `config:"max_relationships" validate:"min=1"`
 	MaxIndicators      int              `config:"max_indicators" validate:"min=1"`
-	MaxIndicatorBytes  cfgtype.ByteSize `config:"max_indicator_bytes" validate:"min=1"`
+	MaxIndicatorBytes  cfgtype.ByteSize `config:"max_indicator_bytes"`
 	MaxObservables     int              `config:"max_observables" validate:"min=1"`
-	MaxObservableBytes cfgtype.ByteSize `config:"max_observable_bytes" validate:"min=1"`
+	MaxObservableBytes cfgtype.ByteSize `config:"max_observable_bytes"`
+}
+
+// Validate checks the byte bounds, which the validate tag does not reach
+// because they are parsed from strings such as 128MiB.
+func (c *ContextConfig) Validate() error {
+	for _, bound := range []struct {
+		name  string
+		value cfgtype.ByteSize
+	}{
+		{"max_indicator_bytes", c.MaxIndicatorBytes},
+		{"max_observable_bytes", c.MaxObservableBytes},
+	} {
+		// Sizes of 8EiB and more wrap around to negative values.
+		if bound.value <= 0 {
+			return fmt.Errorf("%s must be at least 1 byte and less than 8EiB, such as 128MiB", bound.name)
+		}
+	}
+	return nil
 }
 
 func (c ContextConfig) limits() enrich.Limits {

@@ -131,13 +131,24 @@ func TestContextConfigSetsIndexLimits(t *testing.T) {
 		t.Errorf("unset bounds are %d relationships and %d objects, expected the defaults 500000 and 100000", limits.Relationships, limits.Objects)
 	}
 
-	bad, err := conf.NewConfigWithYAML([]byte("context: {max_indicators: 0}"), "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg = defaultConfig()
-	err = bad.Unpack(&cfg)
-	if err == nil || !strings.Contains(err.Error(), "max_indicators") {
-		t.Errorf("max_indicators: 0 gave error %v, expected one naming the setting", err)
+	for _, tc := range []struct {
+		yaml    string
+		setting string
+	}{
+		{"context: {max_indicators: 0}", "max_indicators"},
+		{"context: {max_indicator_bytes: 0}", "max_indicator_bytes"},
+		{"context: {max_observable_bytes: 0}", "max_observable_bytes"},
+		// Past the largest int64 the index's byte count would wrap around.
+		{"context: {max_indicator_bytes: 8EiB}", "max_indicator_bytes"},
+	} {
+		bad, err := conf.NewConfigWithYAML([]byte(tc.yaml), "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg = defaultConfig()
+		err = bad.Unpack(&cfg)
+		if err == nil || !strings.Contains(err.Error(), tc.setting) {
+			t.Errorf("%s gave error %v, expected one naming %s", tc.yaml, err, tc.setting)
+		}
 	}
 }

@@ -346,14 +346,17 @@ func (r *Reader) detect() (Object, bool) {
 		}
 		return Object{}, false
 	}
-	if first && r.base == 0 {
+	// A file that starts as JSON is read as JSON, and a NUL byte after its
+	// start is reported where it is: a file padded with NUL bytes after a
+	// crash keeps the objects before them.
+	if first && r.base == 0 && c != '{' && c != '[' {
 		head := r.buf[:min(r.end, binaryCheckSize)]
 		if i := bytes.IndexByte(head, 0); i >= 0 {
 			line := 1 + int64(bytes.Count(head[:i], []byte("\n")))
 			r.fail(int64(i), line, "binary file: NUL byte found, JSON text has none")
 			return Object{}, false
 		}
-		if c != '{' && c != '[' && !validUTF8Prefix(head, r.end > len(head) || !r.eof) {
+		if !validUTF8Prefix(head, r.end > len(head) || !r.eof) {
 			r.fail(r.Offset(), r.line, "binary file: the first bytes are neither JSON nor UTF-8 text")
 			return Object{}, false
 		}
@@ -543,20 +546,38 @@ func (r *Reader) scanMember(start, startLine int64) bool {
 
 // detectFailed handles invalid JSON in the first top-level object. An error
 // on the object's first line means a bad NDJSON line: it is skipped and the
-// file is read as NDJSON. Anywhere else the whole document is invalid.
+// file is read as NDJSON. So is a first line that ends inside the object
+// when the next line starts with '{', as the next line of NDJSON does and
+// the next line of a pretty-printed object does not: a first line cut
+// short would otherwise make the next lines look like its members.
+// Anywhere else the whole document is invalid.
 func (r *Reader) detectFailed(start, startLine int64, reason string) {
 	errOffset := r.Offset()
-	if bytes.IndexByte(r.bytesFrom(start), '\n') >= 0 {
-		r.fail(errOffset, r.line, reason)
+	text := r.bytesFrom(start)
+	nl := bytes.IndexByte(text, '\n')
+	if nl < 0 {
+		r.toNDJSON(startLine, &ReadError{Offset: errOffset, Line: startLine, Reason: reason})
+		r.skipLine()
+		r.checkpoint = Position{Offset: r.Offset(), Line: r.line, Format: FormatNDJSON}
 		return
 	}
+	if nl+1 < len(text) && text[nl+1] == '{' {
+		r.toNDJSON(startLine, &ReadError{Offset: start + int64(nl), Line: startLine, Reason: "line ends before the value is complete"})
+		r.pos = int(start-r.base) + nl + 1
+		r.line = startLine + 1
+		r.checkpoint = Position{Offset: r.Offset(), Line: r.line, Format: FormatNDJSON}
+		return
+	}
+	r.fail(errOffset, r.line, reason)
+}
+
+// toNDJSON switches to reading lines after the first line failed with err.
+func (r *Reader) toNDJSON(line int64, err *ReadError) {
 	r.format = FormatNDJSON
 	r.phase = phaseNDJSON
 	r.midLine = false
-	r.line = startLine
-	r.report(&ReadError{Offset: errOffset, Line: startLine, Reason: reason})
-	r.skipLine()
-	r.checkpoint = Position{Offset: r.Offset(), Line: r.line, Format: FormatNDJSON}
+	r.line = line
+	r.report(err)
 }
 
 // startBundle switches to reading the objects array of a bundle.
@@ -580,9 +601,10 @@ func (r *Reader) checkBundleID(id string, offset, line int64) {
 }
 
 // nextElement reads one element of a bundle's objects array or of a
-// top-level array. An element with an invalid string, number or literal is
-// skipped with one ReadError at its start. Other invalid JSON in an element,
-// such as a missing ',' or a bracket of the wrong kind, stops the Reader.
+// top-level array. An element with an invalid string, number or literal,
+// or a missing or extra ',' or ':' inside it, is skipped with one ReadError
+// at its start. Other invalid JSON in an element, such as a bracket of the
+// wrong kind, stops the Reader.
 func (r *Reader) nextElement() (Object, bool) {
 	c, ok := r.skipSpace()
 	if !ok {

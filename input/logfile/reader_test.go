@@ -453,6 +453,24 @@ func TestReaderBadInput(t *testing.T) {
 			errs:    []wantError{{offset: int64(len(`[` + a + `,` + b + `, `)), warning: true, reason: "read as the end of the array"}},
 		},
 		{
+			name:    "ndjson first line cut short",
+			data:    `{"type":"indicator","id":` + "\n" + a + "\n" + b + "\n",
+			objects: []string{a, b},
+			errs:    []wantError{{offset: int64(len(`{"type":"indicator","id":`)), reason: "line ends before the value is complete"}},
+		},
+		{
+			name:    "bundle followed by NUL bytes",
+			data:    `{"type":"bundle","id":"bundle--1","objects":[` + a + `]}` + "\n\x00\x00\x00",
+			objects: []string{a},
+			errs:    []wantError{{offset: int64(len(`{"type":"bundle","id":"bundle--1","objects":[`+a+`]}`) + 1), fatal: true, reason: "unexpected data after the end of the bundle"}},
+		},
+		{
+			name:    "ndjson with a line of NUL bytes",
+			data:    a + "\n\x00\x00\n" + b + "\n",
+			objects: []string{a, b},
+			errs:    []wantError{{offset: int64(len(a) + 1), reason: "expected '{'"}},
+		},
+		{
 			name:    "array with extra commas between and before objects",
 			data:    `[,` + a + `,, ` + b + `]`,
 			objects: []string{a, b},
