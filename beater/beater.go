@@ -72,6 +72,7 @@ func (bt *tibeat) Stop() { bt.cancel() }
 // an error when an input failed, so that the process exits non-zero.
 func (bt *tibeat) Run(b *beat.Beat) error {
 	started := time.Now()
+	defer stopAfterSignal(bt.ctx, bt.cancel, bt.log, outputCloseGrace)()
 	if b.API != nil {
 		if err := inputmon.AttachHandler(b.API.Router(), b.Monitoring.InputsRegistry()); err != nil {
 			return fmt.Errorf("attach the inputs endpoint to the monitoring server: %w", err)
@@ -103,6 +104,7 @@ func (bt *tibeat) Run(b *beat.Beat) error {
 	defer enrichment.close()
 
 	tracker := newInflight()
+	b.Publisher = closingPipeline{PipelineConnector: b.Publisher, tracker: tracker}
 	// The context index journals what it learns from each event in a
 	// buffer. This listener writes the buffer to the file before the
 	// input's listener stores a cursor for the same acknowledgement, so
@@ -121,7 +123,7 @@ func (bt *tibeat) Run(b *beat.Beat) error {
 	enrichment.drain()
 	if runmode.Once() {
 		bt.awaitAcknowledged(tracker)
-		printSummary(bt.log, time.Since(started), tracker.acknowledged(), runners)
+		printSummary(bt.log, time.Since(started), tracker.acknowledged(), tracker.unacknowledged(), runners)
 	}
 	return errors.Join(errs...)
 }
@@ -167,7 +169,7 @@ func (bt *tibeat) configure(b *beat.Beat, loader *v2.Loader, tracker *inflight, 
 func (f *inflight) attach(cfg beat.ClientConfig) (beat.ClientConfig, error) {
 	l := f.listener()
 	if cfg.EventListener != nil {
-		l = acker.Combine(l, cfg.EventListener)
+		l = acker.Combine(l, cursorGate{f: f, next: cfg.EventListener})
 	}
 	cfg.EventListener = l
 	return cfg, nil

@@ -1,6 +1,7 @@
 package beater
 
 import (
+	"io"
 	"sync"
 
 	"github.com/elastic/beats/v7/libbeat/beat"
@@ -20,6 +21,12 @@ type inflight struct {
 	pending   int
 	published uint64
 	idle      chan struct{} // closed while pending is zero
+	// closing is set once libbeat starts closing the pipeline. From then
+	// on an acknowledgement may stand for a batch the pipeline dropped
+	// because its output failed, which libbeat reports the same way, so
+	// it no longer moves cursors and counts in unconfirmed.
+	closing     bool
+	unconfirmed uint64
 }
 
 func newInflight() *inflight {
@@ -55,7 +62,11 @@ func (f *inflight) add() {
 
 func (f *inflight) done(acked, total int) {
 	f.mu.Lock()
-	f.published += uint64(acked)
+	if f.closing {
+		f.unconfirmed += uint64(acked)
+	} else {
+		f.published += uint64(acked)
+	}
 	f.pending -= total
 	if f.pending == 0 {
 		close(f.idle)
@@ -75,6 +86,59 @@ func (f *inflight) acknowledged() uint64 {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.published
+}
+
+// unacknowledged is the number of events published and not acknowledged
+// before the pipeline started closing, which the next run sends again.
+func (f *inflight) unacknowledged() uint64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return uint64(f.pending) + f.unconfirmed
+}
+
+// startClosing stops acknowledgements from moving cursors.
+func (f *inflight) startClosing() {
+	f.mu.Lock()
+	f.closing = true
+	f.mu.Unlock()
+}
+
+func (f *inflight) isClosing() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.closing
+}
+
+// cursorGate passes acknowledgements on to an input's cursor listener until
+// the pipeline starts closing.
+type cursorGate struct {
+	f    *inflight
+	next beat.EventListener
+}
+
+func (g cursorGate) AddEvent(event beat.Event, published bool) { g.next.AddEvent(event, published) }
+func (g cursorGate) ClientClosed()                             { g.next.ClientClosed() }
+
+func (g cursorGate) ACKEvents(n int) {
+	if !g.f.isClosing() {
+		g.next.ACKEvents(n)
+	}
+}
+
+// closingPipeline marks the tracker as closing before it closes the
+// pipeline. libbeat closes the publisher it finds in beat.Beat when it is
+// stopped, before it calls the beater's Stop.
+type closingPipeline struct {
+	beat.PipelineConnector
+	tracker *inflight
+}
+
+func (p closingPipeline) Close() error {
+	p.tracker.startClosing()
+	if c, ok := p.PipelineConnector.(io.Closer); ok {
+		return c.Close()
+	}
+	return nil
 }
 
 // adder counts each event as it enters a client; TrackingCounter reports the

@@ -42,3 +42,42 @@ func TestInflightIdleOnlyWhenEveryEventIsSettled(t *testing.T) {
 		t.Errorf("acknowledged = %d, want 2 (the dropped event is not published)", got)
 	}
 }
+
+// cursorCounter stands for an input's cursor listener.
+type cursorCounter struct{ acked int }
+
+func (c *cursorCounter) AddEvent(beat.Event, bool) {}
+func (c *cursorCounter) ACKEvents(n int)           { c.acked += n }
+func (c *cursorCounter) ClientClosed()             {}
+
+// Once the pipeline closes, libbeat reports batches it drops as
+// acknowledged, so those must not move cursors or count as published.
+func TestInflightClosingStopsCursorUpdates(t *testing.T) {
+	f := newInflight()
+	cursor := &cursorCounter{}
+	cfg, err := f.attach(beat.ClientConfig{EventListener: cursor})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := cfg.EventListener
+	for range 3 {
+		l.AddEvent(beat.Event{}, true)
+	}
+
+	l.ACKEvents(1)
+	closingPipeline{tracker: f}.Close()
+	l.ACKEvents(2)
+
+	if cursor.acked != 1 {
+		t.Errorf("the cursor listener saw %d events acknowledged, expected only the 1 before closing", cursor.acked)
+	}
+	if got := f.acknowledged(); got != 1 {
+		t.Errorf("acknowledged = %d, expected 1", got)
+	}
+	if got := f.unacknowledged(); got != 2 {
+		t.Errorf("unacknowledged = %d, expected the 2 acknowledged while closing", got)
+	}
+	if !isClosed(f.wait()) {
+		t.Error("not idle after every event was settled")
+	}
+}

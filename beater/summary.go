@@ -21,7 +21,10 @@ func snapshot(reg *monitoring.Registry) map[string]int64 {
 
 // printSummary reports what a --once run did, on standard error so that it
 // does not mix with documents written by output.console.
-func printSummary(log *logp.Logger, took time.Duration, published uint64, runners []*runner) {
+// published counts the events the output acknowledged and unacknowledged
+// those it had not when the run was stopped, which the next run sends
+// again.
+func printSummary(log *logp.Logger, took time.Duration, published, unacknowledged uint64, runners []*runner) {
 	m := stixproc.GlobalMetrics()
 	inputErrors := map[string]uint64{}
 	for _, c := range runstats.Errors() {
@@ -41,7 +44,13 @@ func printSummary(log *logp.Logger, took time.Duration, published uint64, runner
 	fmt.Fprintf(&b, "tibeat: run finished in %s\n", took.Round(time.Millisecond))
 	fmt.Fprintf(w, "  objects read\t%d\t\n", m.Objects.Get())
 	fmt.Fprintf(w, "  documents published\t%d\t\n", published)
-	fmt.Fprintf(w, "    of which indicators sent again with later context\t%d\t\n", m.Republished.Get())
+	if unacknowledged == 0 {
+		fmt.Fprintf(w, "    of which indicators sent again with later context\t%d\t\n", m.Republished.Get())
+	} else {
+		// Republished documents may be among those not acknowledged.
+		fmt.Fprintf(w, "  documents not acknowledged, sent again by the next run\t%d\t\n", unacknowledged)
+		fmt.Fprintf(w, "  indicators queued again with later context\t%d\t\n", m.Republished.Get())
+	}
 	fmt.Fprintf(w, "  indicators\t%d\t\n", m.Indicators.Get())
 	for _, tc := range m.IndicatorTypes() {
 		fmt.Fprintf(w, "    %s\t%d\t\n", tc.Type, tc.Count)
@@ -64,6 +73,7 @@ func printSummary(log *logp.Logger, took time.Duration, published uint64, runner
 	log.Infow("run summary",
 		"objects_read", m.Objects.Get(),
 		"documents_published", published,
+		"documents_unacknowledged", unacknowledged,
 		"republished", m.Republished.Get(),
 		"indicators", m.Indicators.Get(),
 		"decode_errors", m.DecodeErrors.Get(),

@@ -2,9 +2,12 @@
 cost of many small files."""
 
 import json
+import signal
+import socket
+import threading
 import time
 
-from conftest import Tibeat, file_output_config
+from conftest import Tibeat, file_output_config, wait_for
 
 
 def indicator(n: int) -> dict:
@@ -71,3 +74,54 @@ def test_many_small_files_scale_linearly(tmp_path):
     # read so far, so the time grows with the square of the file count:
     # 2000 files took 20 to 30 times as long as 500 on a 2-core machine.
     assert large < 8 * small, f"500 files took {small:.1f}s, 2000 files took {large:.1f}s"
+
+
+def test_stop_with_silent_output_loses_nothing(tibeat):
+    # An output that accepts the connection and never responds: no event is
+    # ever acknowledged. libbeat reports the batches it drops while closing
+    # as acknowledged, so without care the cursor would move past them.
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    accepted = []
+    threading.Thread(target=lambda: accepted.append(server.accept()), daemon=True).start()
+    port = server.getsockname()[1]
+
+    folder = tibeat.workdir / "feed"
+    folder.mkdir()
+    (folder / "feed.ndjson").write_text("".join(json.dumps(indicator(n)) + "\n" for n in range(50)))
+    tibeat.write_config(f"""
+tibeat.inputs:
+{logfile_input("stalled", folder)}
+output.logstash:
+  hosts: ["127.0.0.1:{port}"]
+  timeout: 300s
+""")
+    try:
+        proc = tibeat.start("--once")
+        wait_for(lambda: accepted, 30, "tibeat to connect to the output")
+        time.sleep(1)
+        stopped = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+        # The output's 300 s timeout would hold libbeat's close; tibeat
+        # waits 5 s for it.
+        assert time.monotonic() - stopped < 30
+    finally:
+        server.close()
+
+    summaries = [line for line in tibeat.log_lines() if line.get("message") == "run summary"]
+    assert len(summaries) == 1, tibeat.stderr_path.read_text()[-2000:]
+    assert summaries[0]["documents_published"] == 0
+    assert summaries[0]["documents_unacknowledged"] == 50
+    text = tibeat.stderr_path.read_text()
+    assert "documents not acknowledged, sent again by the next run" in text
+    assert "of which" not in text
+
+    # The next run, with an output that works, sends every object.
+    tibeat.write_config(file_output_config(logfile_input("stalled", folder)))
+    proc = tibeat.run_once()
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    ids = sorted(doc["stix"]["id"] for doc in tibeat.documents())
+    assert ids == sorted(indicator(n)["id"] for n in range(50))
