@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/elastic/beats/v7/libbeat/beat"
+	"github.com/elastic/beats/v7/libbeat/common/acker"
 	"github.com/elastic/elastic-agent-libs/logp"
 	"github.com/elastic/elastic-agent-libs/paths"
 
@@ -40,7 +41,10 @@ type enrichment struct {
 	running  bool // the loop goroutine was started
 	draining bool
 	clients  map[string]beat.Client // input id -> client
-	done     chan struct{}
+	// outstanding counts the copies of each indicator published and not
+	// yet acknowledged; the index marks an indicator sent at zero.
+	outstanding map[string]int
+	done        chan struct{}
 }
 
 func openEnrichment(log *logp.Logger, beatPaths *paths.Path, limits enrich.Limits) (*enrichment, error) {
@@ -49,11 +53,12 @@ func openEnrichment(log *logp.Logger, beatPaths *paths.Path, limits enrich.Limit
 		return nil, err
 	}
 	e := &enrichment{
-		log:     log.Named("stix_context"),
-		index:   index,
-		queued:  map[string]bool{},
-		clients: map[string]beat.Client{},
-		done:    make(chan struct{}),
+		log:         log.Named("stix_context"),
+		index:       index,
+		queued:      map[string]bool{},
+		clients:     map[string]beat.Client{},
+		outstanding: map[string]int{},
+		done:        make(chan struct{}),
 	}
 	e.changed = sync.NewCond(&e.mu)
 	e.stix = &stixproc.Context{Index: index, Republish: e.enqueue}
@@ -71,7 +76,9 @@ func openEnrichment(log *logp.Logger, beatPaths *paths.Path, limits enrich.Limit
 // start connects one pipeline client per input and starts publishing.
 func (e *enrichment) start(runners []*runner) error {
 	for _, r := range runners {
-		client, err := r.pipeline.ConnectWith(beat.ClientConfig{})
+		client, err := r.pipeline.ConnectWith(beat.ClientConfig{
+			EventListener: acker.EventPrivateReporter(e.acknowledged),
+		})
 		if err != nil {
 			return err
 		}
@@ -79,10 +86,42 @@ func (e *enrichment) start(runners []*runner) error {
 	}
 	e.running = true
 	go e.loop()
+	if unsent := e.index.Unsent(); len(unsent) > 0 {
+		e.log.Infow("publishing again the indicators whose copies with new context the output did not acknowledge before the last stop",
+			"indicators", len(unsent))
+		e.enqueue(unsent)
+	}
 	return nil
 }
 
+// acknowledged marks the indicators whose copies the output acknowledged
+// as sent, once no other copy of theirs is on the way.
+func (e *enrichment) acknowledged(_ int, ids []interface{}) {
+	e.mu.Lock()
+	var sent []string
+	for _, v := range ids {
+		id, ok := v.(string)
+		if !ok {
+			continue
+		}
+		if e.outstanding[id]--; e.outstanding[id] <= 0 {
+			delete(e.outstanding, id)
+			if !e.queued[id] {
+				sent = append(sent, id)
+			}
+		}
+	}
+	e.mu.Unlock()
+	for _, id := range sent {
+		e.index.MarkSent(id)
+	}
+}
+
 func (e *enrichment) enqueue(ids []string) {
+	// The mark reaches the index file before the cursor of the object that
+	// brought the context, because the file is written out on every
+	// acknowledgement before cursors move.
+	e.index.MarkUnsent(ids)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for _, id := range ids {
@@ -131,6 +170,8 @@ func (e *enrichment) loop() {
 func (e *enrichment) republish(id string) {
 	raw, input, source, ok := e.index.Stored(id)
 	if !ok {
+		// Evicted since, or its text is unreadable: nothing to send.
+		e.index.MarkSent(id)
 		return
 	}
 	client := e.clients[input]
@@ -138,7 +179,12 @@ func (e *enrichment) republish(id string) {
 		e.log.Warnw("cannot publish an enriched indicator again: its input is not running", "stix.id", id, "input_id", input)
 		return
 	}
-	client.Publish(stixproc.RepublishEvent(raw, source))
+	event := stixproc.RepublishEvent(raw, source)
+	event.Private = id
+	e.mu.Lock()
+	e.outstanding[id]++
+	e.mu.Unlock()
+	client.Publish(event)
 	stixproc.GlobalMetrics().Republished.Inc()
 }
 

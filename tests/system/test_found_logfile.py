@@ -125,3 +125,55 @@ output.logstash:
     assert proc.returncode == 0, proc.stderr[-2000:]
     ids = sorted(doc["stix"]["id"] for doc in tibeat.documents())
     assert ids == sorted(indicator(n)["id"] for n in range(50))
+
+
+def test_context_copies_lost_at_a_stop_are_sent_next_run(tibeat):
+    # The context learnt in the stopped run stays in the index. The next run
+    # reads the relationships again and finds nothing new in them. So the
+    # index itself must record which copies with context the output never
+    # acknowledged, and the next run sends those.
+    malware = {
+        "type": "malware", "spec_version": "2.1", "id": "malware--00000000-0000-4000-8000-0000000000aa",
+        "created": "2024-01-01T00:00:00.000Z", "modified": "2024-01-01T00:00:00.000Z",
+        "name": "Emotet", "is_family": True,
+    }
+    indicators = [indicator(n) for n in range(30)]
+    relationships = [{
+        "type": "relationship", "spec_version": "2.1",
+        "id": f"relationship--00000000-0000-4000-8000-{n:012d}",
+        "created": "2024-01-01T00:00:00.000Z", "modified": "2024-01-01T00:00:00.000Z",
+        "relationship_type": "indicates", "source_ref": indicators[n]["id"], "target_ref": malware["id"],
+    } for n in range(30)]
+    folder = tibeat.workdir / "feed"
+    folder.mkdir()
+    (folder / "a-indicators.ndjson").write_text("".join(json.dumps(o) + "\n" for o in indicators))
+    tibeat.write_config(file_output_config(logfile_input("context", folder)))
+    assert tibeat.run_once().returncode == 0
+
+    (folder / "b-context.ndjson").write_text("".join(json.dumps(o) + "\n" for o in [malware] + relationships))
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    accepted = []
+    threading.Thread(target=lambda: accepted.append(server.accept()), daemon=True).start()
+    tibeat.write_config(f"""
+tibeat.inputs:
+{logfile_input("context", folder)}
+output.logstash:
+  hosts: ["127.0.0.1:{server.getsockname()[1]}"]
+  timeout: 300s
+""")
+    try:
+        proc = tibeat.start("--once")
+        wait_for(lambda: accepted, 30, "tibeat to connect to the output")
+        time.sleep(1.5)
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+    finally:
+        server.close()
+
+    tibeat.write_config(file_output_config(logfile_input("context", folder)))
+    assert tibeat.run_once().returncode == 0
+    with_context = {doc["stix"]["id"] for doc in tibeat.documents()
+                    if doc.get("threat", {}).get("software", {}).get("name") == ["Emotet"]}
+    assert with_context == {i["id"] for i in indicators}

@@ -77,6 +77,9 @@ type Index struct {
 	// observableInputs are the ids of the inputs that read cyber-observables
 	// as indicators; objects other inputs read are not kept for them.
 	observableInputs map[string]bool
+	// unsent are the indicators whose copies with new context await the
+	// output's acknowledgement (see MarkUnsent).
+	unsent map[string]bool
 
 	// Insertion order per kind, for eviction. Ids of entries already
 	// removed are skipped when they come up.
@@ -112,6 +115,7 @@ func New(limits Limits) *Index {
 		observables:      map[string]*observableRecord{},
 		observedBy:       map[string]map[string]struct{}{},
 		observableInputs: map[string]bool{},
+		unsent:           map[string]bool{},
 	}
 }
 
@@ -543,5 +547,7 @@ func (x *Index) apply(e entry) {
 		x.putObservable(e.Observable)
 	case e.Update != nil:
 		x.applyUpdate(e.Update)
+	case e.Unsent != nil:
+		x.applyUnsent(e.Unsent)
 	}
 }

@@ -32,6 +32,7 @@ type entry struct {
 	// Update changes the revision or source of an indicator record that an
 	// earlier line holds, without writing its JSON text again.
 	Update *recordUpdate `json:"update,omitempty"`
+	Unsent *unsentMark   `json:"unsent,omitempty"`
 }
 
 // recordUpdate is the part of an indicator record that Revision and
@@ -333,6 +334,7 @@ func (x *Index) compactLocked() error {
 		}
 	}
 	moved, err := x.compactIndicators(fresh, err)
+	x.compactUnsent(write)
 	if err == nil {
 		err = fresh.flush()
 	}
@@ -549,7 +551,7 @@ func removeFromSet(sets map[string]map[string]struct{}, key, member string) {
 // for every indicator read, goes through appendIndicatorEntry instead.
 func marshalEntry(e entry) ([]byte, error) {
 	r := e.Indicator
-	if r == nil || e.Object != nil || e.Relation != nil || e.Marking != nil || e.Observable != nil || e.Update != nil {
+	if r == nil || e.Object != nil || e.Relation != nil || e.Marking != nil || e.Observable != nil || e.Update != nil || e.Unsent != nil {
 		return json.Marshal(e)
 	}
 	text, err := oneLine(r.Raw)
