@@ -36,16 +36,22 @@ func readLines(b *testing.B, path string) []string {
 	return lines
 }
 
-// BenchmarkProcessors times decode_stix and stix_to_ecs on each object
-// beside a bare json.Unmarshal of the same bytes into a map, the baseline
-// the conversion cost is judged against.
-func BenchmarkProcessors(b *testing.B) {
+// defaultProcessors returns decode_stix and stix_to_ecs with the default
+// settings.
+func defaultProcessors(b *testing.B) (*Decoder, *Converter) {
 	cfg := DefaultConfig()
 	if err := cfg.Validate(); err != nil {
 		b.Fatal(err)
 	}
 	log := logp.NewNopLogger()
-	decoder, converter := NewDecoder(cfg, log), NewConverter(cfg, log)
+	return NewDecoder(cfg, log), NewConverter(cfg, log)
+}
+
+// BenchmarkProcessors times decode_stix and stix_to_ecs on each object
+// beside a bare json.Unmarshal of the same bytes into a map, the baseline
+// the conversion cost is judged against.
+func BenchmarkProcessors(b *testing.B) {
+	decoder, converter := defaultProcessors(b)
 
 	for name, path := range benchmarkFiles {
 		b.Run(name+"/bare-unmarshal", func(b *testing.B) {
@@ -81,12 +87,7 @@ func BenchmarkProcessors(b *testing.B) {
 // fields the pipeline adds. The figures are a lower bound on what each
 // published object costs in the output.
 func BenchmarkOutputEncoding(b *testing.B) {
-	cfg := DefaultConfig()
-	if err := cfg.Validate(); err != nil {
-		b.Fatal(err)
-	}
-	log := logp.NewNopLogger()
-	decoder, converter := NewDecoder(cfg, log), NewConverter(cfg, log)
+	decoder, converter := defaultProcessors(b)
 
 	for name, path := range benchmarkFiles {
 		lines := readLines(b, path)

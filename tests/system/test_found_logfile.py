@@ -76,40 +76,46 @@ def test_many_small_files_scale_linearly(tmp_path):
     assert large < 8 * small, f"500 files took {small:.1f}s, 2000 files took {large:.1f}s"
 
 
-def test_stop_with_silent_output_loses_nothing(tibeat):
-    # An output that accepts the connection and never responds: no event is
-    # ever acknowledged. libbeat reports the batches it drops while closing
-    # as acknowledged, so without care the cursor would move past them.
-
+def stop_with_silent_output(tibeat, input_id: str, folder, settle: float) -> float:
+    """Runs --once with a Logstash output whose server accepts the
+    connection and never responds, sends SIGTERM settle seconds after it
+    connects, and returns how long tibeat took to exit."""
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
     server.listen()
     accepted = []
     threading.Thread(target=lambda: accepted.append(server.accept()), daemon=True).start()
-    port = server.getsockname()[1]
-
-    folder = tibeat.workdir / "feed"
-    folder.mkdir()
-    (folder / "feed.ndjson").write_text("".join(json.dumps(indicator(n)) + "\n" for n in range(50)))
     tibeat.write_config(f"""
 tibeat.inputs:
-{logfile_input("stalled", folder)}
+{logfile_input(input_id, folder)}
 output.logstash:
-  hosts: ["127.0.0.1:{port}"]
+  hosts: ["127.0.0.1:{server.getsockname()[1]}"]
   timeout: 300s
 """)
     try:
         proc = tibeat.start("--once")
         wait_for(lambda: accepted, 30, "tibeat to connect to the output")
-        time.sleep(1)
+        time.sleep(settle)
         stopped = time.monotonic()
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=60)
-        # The output's 300 s timeout would hold libbeat's close; tibeat
-        # waits 5 s for it.
-        assert time.monotonic() - stopped < 30
+        return time.monotonic() - stopped
     finally:
         server.close()
+
+
+def test_stop_with_silent_output_loses_nothing(tibeat):
+    # No event is ever acknowledged. libbeat reports the batches it drops
+    # while closing as acknowledged, so without care the cursor would move
+    # past them.
+    folder = tibeat.workdir / "feed"
+    folder.mkdir()
+    (folder / "feed.ndjson").write_text("".join(json.dumps(indicator(n)) + "\n" for n in range(50)))
+
+    took = stop_with_silent_output(tibeat, "stalled", folder, settle=1)
+    # The output's 300 s timeout would hold libbeat's close; tibeat waits
+    # 5 s for it.
+    assert took < 30
 
     summaries = [line for line in tibeat.log_lines() if line.get("message") == "run summary"]
     assert len(summaries) == 1, tibeat.stderr_path.read_text()[-2000:]
@@ -151,26 +157,7 @@ def test_context_copies_lost_at_a_stop_are_sent_next_run(tibeat):
     assert tibeat.run_once().returncode == 0
 
     (folder / "b-context.ndjson").write_text("".join(json.dumps(o) + "\n" for o in [malware] + relationships))
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen()
-    accepted = []
-    threading.Thread(target=lambda: accepted.append(server.accept()), daemon=True).start()
-    tibeat.write_config(f"""
-tibeat.inputs:
-{logfile_input("context", folder)}
-output.logstash:
-  hosts: ["127.0.0.1:{server.getsockname()[1]}"]
-  timeout: 300s
-""")
-    try:
-        proc = tibeat.start("--once")
-        wait_for(lambda: accepted, 30, "tibeat to connect to the output")
-        time.sleep(1.5)
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=60)
-    finally:
-        server.close()
+    stop_with_silent_output(tibeat, "context", folder, settle=1.5)
 
     tibeat.write_config(file_output_config(logfile_input("context", folder)))
     assert tibeat.run_once().returncode == 0
