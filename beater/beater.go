@@ -72,7 +72,7 @@ func (bt *tibeat) Stop() { bt.cancel() }
 // an error when an input failed, so that the process exits non-zero.
 func (bt *tibeat) Run(b *beat.Beat) error {
 	started := time.Now()
-	defer stopAfterSignal(bt.ctx, bt.cancel, bt.log, outputCloseGrace)()
+	defer stopOnSignal(bt.cancel)()
 	if b.API != nil {
 		if err := inputmon.AttachHandler(b.API.Router(), b.Monitoring.InputsRegistry()); err != nil {
 			return fmt.Errorf("attach the inputs endpoint to the monitoring server: %w", err)
@@ -123,6 +123,13 @@ func (bt *tibeat) Run(b *beat.Beat) error {
 	enrichment.drain()
 	if runmode.Once() {
 		bt.awaitAcknowledged(tracker)
+	}
+	if bt.ctx.Err() != nil {
+		// The run was stopped by a signal or by libbeat, so wait as
+		// outputCloseGrace describes.
+		awaitClosing(tracker, bt.log, outputCloseGrace)
+	}
+	if runmode.Once() {
 		printSummary(bt.log, time.Since(started), tracker.acknowledged(), tracker.unacknowledged(), runners)
 	}
 	return errors.Join(errs...)

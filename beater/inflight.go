@@ -26,11 +26,12 @@ type inflight struct {
 	// because its output failed, which libbeat reports the same way, so
 	// it no longer moves cursors and counts in unconfirmed.
 	closing     bool
+	closingCh   chan struct{} // closed when closing is set
 	unconfirmed uint64
 }
 
 func newInflight() *inflight {
-	f := &inflight{idle: make(chan struct{})}
+	f := &inflight{idle: make(chan struct{}), closingCh: make(chan struct{})}
 	close(f.idle)
 	return f
 }
@@ -99,9 +100,16 @@ func (f *inflight) unacknowledged() uint64 {
 // startClosing stops acknowledgements from moving cursors.
 func (f *inflight) startClosing() {
 	f.mu.Lock()
-	f.closing = true
+	if !f.closing {
+		f.closing = true
+		close(f.closingCh)
+	}
 	f.mu.Unlock()
 }
+
+// closingStarted returns a channel that is closed once the pipeline
+// started closing.
+func (f *inflight) closingStarted() <-chan struct{} { return f.closingCh }
 
 func (f *inflight) isClosing() bool {
 	f.mu.Lock()
