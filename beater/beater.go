@@ -49,6 +49,7 @@ func New(b *beat.Beat, raw *conf.C) (beat.Beater, error) {
 	if err != nil {
 		return nil, err
 	}
+	warnUnknownSettings(b.Info.Logger, cfg, presets)
 	if len(inputs) == 0 && !b.InSetupCmd {
 		return nil, errors.New("no inputs enabled: add at least one input under tibeat.inputs")
 	}

@@ -9,6 +9,12 @@ import (
 	cursor "github.com/elastic/beats/v7/filebeat/input/v2/input-cursor"
 	conf "github.com/elastic/elastic-agent-libs/config"
 	"github.com/elastic/elastic-agent-libs/logp"
+
+	"github.com/tibeat/tibeat/input/cel"
+	"github.com/tibeat/tibeat/input/logfile"
+	"github.com/tibeat/tibeat/input/taxii"
+	"github.com/tibeat/tibeat/internal/settings"
+	stixproc "github.com/tibeat/tibeat/processors/stix"
 )
 
 // validateInputs checks every input's own settings without opening the
@@ -37,6 +43,71 @@ func validateInputs(log *logp.Logger, inputs []*conf.C) error {
 		}
 	}
 	return nil
+}
+
+// inputShapes are the structs each input type unpacks its own settings
+// into.
+var inputShapes = map[string]any{
+	"logfile": logfile.Settings(),
+	"taxii":   taxii.Settings(),
+	"cel":     cel.Settings(),
+}
+
+// warnUnknownSettings logs, for tibeat.stix and each enabled input of the
+// configuration file and of the feed presets, the keys that neither the input nor tibeat
+// reads. libbeat's configuration ignores them, so a misspelt key would
+// otherwise fall back to its default unnoticed.
+func warnUnknownSettings(log *logp.Logger, c Config, p *presets) {
+	if c.STIX != nil {
+		if unknown := settings.Unknown(c.STIX, stixproc.Config{}); len(unknown) != 0 {
+			log.Warnw(fmt.Sprintf("tibeat.stix: ignoring unknown settings %s: check their spelling against the documented STIX settings",
+				strings.Join(unknown, ", ")),
+				"settings", unknown)
+		}
+	}
+	for i, cfg := range c.Inputs {
+		warnUnknownInputSettings(log, fmt.Sprintf("tibeat.inputs[%d]", i), cfg)
+	}
+	for i, cfg := range p.inputs {
+		f := p.filesets[i]
+		warnUnknownInputSettings(log, fmt.Sprintf("feed preset %s.%s", f.Module, f.Name), cfg, presetPaths{})
+	}
+}
+
+// presetPaths are the keys a feed preset adds to its input so that
+// ${path.*} resolves in it.
+type presetPaths struct {
+	Path struct {
+		Home   string `config:"home"`
+		Config string `config:"config"`
+		Data   string `config:"data"`
+		Logs   string `config:"logs"`
+	} `config:"path"`
+}
+
+func warnUnknownInputSettings(log *logp.Logger, where string, cfg *conf.C, extra ...any) {
+	var s inputSettings
+	if err := cfg.Unpack(&s); err != nil || (s.Enabled != nil && !*s.Enabled) {
+		// enabledInputs reports the error, and a disabled input is not read.
+		return
+	}
+	shape, ok := inputShapes[s.Type]
+	if !ok {
+		// validateInputs rejects the type.
+		return
+	}
+	unknown := settings.Unknown(cfg, append(extra, s, inputProcessing{}, shape)...)
+	if stix, err := cfg.Child("stix", -1); err == nil {
+		for _, key := range settings.Unknown(stix, stixproc.Config{}) {
+			unknown = append(unknown, "stix."+key)
+		}
+	}
+	if len(unknown) == 0 {
+		return
+	}
+	log.Warnw(fmt.Sprintf("%s (id %q, type %s): ignoring unknown settings %s: check their spelling against the %s input's documented settings",
+		where, s.ID, s.Type, strings.Join(unknown, ", "), s.Type),
+		"input_id", s.ID, "settings", unknown)
 }
 
 func typeNames(plugins map[string]v2.Plugin) string {

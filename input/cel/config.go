@@ -300,3 +300,14 @@ func likelySecrets(state map[string]any, prefix string) []string {
 	}
 	return paths
 }
+
+// Settings returns the struct the input unpacks its settings into, so that
+// keys it does not read can be named. It also counts the Filebeat settings
+// that configure warns about on its own.
+func Settings() any {
+	return struct {
+		Config         config `config:",inline"`
+		FailureDump    any    `config:"failure_dump"`
+		RecordCoverage any    `config:"record_coverage"`
+	}{}
+}

@@ -78,3 +78,7 @@ func checkGlob(pattern string) error {
 	_, err := filepath.Match(pattern, pattern)
 	return err
 }
+
+// Settings returns the struct the input unpacks its settings into, so that
+// keys it does not read can be named.
+func Settings() any { return config{} }

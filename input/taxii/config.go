@@ -205,3 +205,7 @@ func (m *matchConfig) params() url.Values {
 	add("version", m.Version)
 	return q
 }
+
+// Settings returns the struct the input unpacks its settings into, so that
+// keys it does not read can be named.
+func Settings() any { return config{} }

@@ -1,6 +1,7 @@
 """Problems found by hand in configuration checks: `tibeat test config`
 and the setting named in an error."""
 
+import json
 import subprocess
 
 import pytest
@@ -63,3 +64,27 @@ def test_cel_missing_url_names_resource_url(tibeat):
     # The message names tibeat.inputs.0.url, a setting the cel input does
     # not have.
     assert "resource.url" in exiting[0]
+
+
+def test_misspelt_setting_is_named_and_the_run_goes_on(tibeat):
+    sample = sorted((REPO / "_meta/sample/unit42-playbooks").glob("*.json"))[0]
+    tibeat.write_config(file_output_config(f"""
+  - type: logfile
+    id: misspelt
+    paths: ["{sample}"]
+    scan_frecuency: 1s
+    stix:
+      feed.nam: Unit 42
+"""))
+
+    proc = tibeat.run_once(timeout=120)
+
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    warnings = [line["message"] for line in tibeat.log_lines()
+                if line.get("log.level") == "warn" and "unknown settings" in line.get("message", "")]
+    assert len(warnings) == 1, warnings
+    assert 'tibeat.inputs[0] (id "misspelt", type logfile)' in warnings[0]
+    assert "scan_frecuency, stix.feed.nam" in warnings[0]
+    with open(sample, encoding="utf-8") as f:
+        ids = {o["id"] for o in json.load(f)["objects"]}
+    assert {d["stix"]["id"] for d in tibeat.documents()} == ids

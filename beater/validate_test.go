@@ -1,0 +1,200 @@
+package beater
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/elastic/elastic-agent-libs/logp"
+	"github.com/elastic/elastic-agent-libs/paths"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
+
+	conf "github.com/elastic/elastic-agent-libs/config"
+
+	"github.com/tibeat/tibeat/internal/preset"
+)
+
+func config(t *testing.T, yaml string) Config {
+	t.Helper()
+	c, err := conf.NewConfigWithYAML([]byte(yaml), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := defaultConfig()
+	if err := c.Unpack(&cfg); err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+func observedLogger(t *testing.T) (*logp.Logger, *observer.ObservedLogs) {
+	t.Helper()
+	core, logs := observer.New(zapcore.DebugLevel)
+	log, err := logp.NewZapLogger(zap.New(core))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return log, logs
+}
+
+func TestUnknownSettingsWarning(t *testing.T) {
+	log, logs := observedLogger(t)
+	cfg := config(t, `
+stix:
+  preserve_original: true
+inputs:
+  - type: logfile
+    id: feed
+    paths: [/tmp/none/*.json]
+    scan_frecuency: 1m
+    fields: {data_stream.namespace: soc}
+    fields_under_root: true
+    stix:
+      feed.name: Feed
+      ioc_expiraton_duration: 30d
+  - type: taxii
+    id: off
+    enabled: false
+    intervall: 1h
+  - type: taxii
+    id: spelt-right
+    url: http://127.0.0.1:9/taxii2/
+    interval: 1h
+`)
+
+	warnUnknownSettings(log, cfg, &presets{})
+
+	warnings := logs.FilterLevelExact(zapcore.WarnLevel).All()
+	if len(warnings) != 2 {
+		t.Fatalf("warnings = %d, want tibeat.stix's and the first input's: %v", len(warnings), warnings)
+	}
+	if msg := warnings[0].Message; !strings.Contains(msg, "tibeat.stix: ignoring unknown settings preserve_original:") {
+		t.Errorf("warning %q does not name tibeat.stix.preserve_original", msg)
+	}
+	msg := warnings[1].Message
+	for _, want := range []string{`tibeat.inputs[0] (id "feed", type logfile)`, "scan_frecuency", "stix.ioc_expiraton_duration"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("warning %q does not contain %q", msg, want)
+		}
+	}
+	for _, known := range []string{"fields_under_root", "feed.name", "paths"} {
+		if strings.Contains(msg, known) {
+			t.Errorf("warning %q names the known setting %q", msg, known)
+		}
+	}
+}
+
+// TestBundledInputsHaveNoUnknownSettings keeps the shapes behind the
+// unknown-settings warning in step with the settings that tibeat.yml and
+// the bundled feed presets use, every one of which some input reads.
+func TestBundledInputsHaveNoUnknownSettings(t *testing.T) {
+	repo, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(filepath.Join(repo, "tibeat.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	file, err := conf.NewConfigWithYAML(raw, "tibeat.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := file.SetString("path.home", -1, repo); err != nil {
+		t.Fatal(err)
+	}
+	section := struct {
+		Tibeat Config `config:"tibeat"`
+	}{Tibeat: defaultConfig()}
+	if err := file.Unpack(&section); err != nil {
+		t.Fatal(err)
+	}
+	if len(section.Tibeat.Inputs) == 0 {
+		t.Fatal("tibeat.yml has no inputs")
+	}
+
+	p := loadPresets(t, repo, `
+- module: taxii
+  collection.var.url: http://127.0.0.1:9/taxii2/
+- module: mitre_attack
+  attack.var.url: http://127.0.0.1:9/taxii2/
+- module: isac
+  indicators:
+    var.url: http://127.0.0.1:9/taxii2/
+    var.feed_name: Example ISAC
+    var.username: reader
+    var.password: secret
+- module: folder
+`)
+	if len(p.inputs) != 4 {
+		t.Fatalf("preset inputs = %d, want 4", len(p.inputs))
+	}
+
+	log, logs := observedLogger(t)
+	warnUnknownSettings(log, section.Tibeat, p)
+
+	for _, w := range logs.FilterLevelExact(zapcore.WarnLevel).All() {
+		t.Errorf("unexpected warning: %s", w.Message)
+	}
+}
+
+func TestUnknownSettingsWarningNamesPreset(t *testing.T) {
+	repo, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := loadPresets(t, repo, `
+- module: folder
+  drop:
+    input:
+      scan_frequncy: 1m
+`)
+	log, logs := observedLogger(t)
+
+	warnUnknownSettings(log, defaultConfig(), p)
+
+	warnings := logs.FilterLevelExact(zapcore.WarnLevel).All()
+	if len(warnings) != 1 {
+		t.Fatalf("warnings = %d, want 1: %v", len(warnings), warnings)
+	}
+	msg := warnings[0].Message
+	if !strings.Contains(msg, "feed preset folder.drop") {
+		t.Errorf("warning %q does not name the preset", msg)
+	}
+	if !strings.Contains(msg, "ignoring unknown settings scan_frequncy:") {
+		t.Errorf("warning %q does not name scan_frequncy alone", msg)
+	}
+}
+
+// loadPresets renders the enabled presets of the modules file text, with
+// the modules of the repository at repo.
+func loadPresets(t *testing.T, repo, modules string) *presets {
+	t.Helper()
+	config := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(config, "modules.d"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(config, "modules.d", "test.yml"), []byte(modules), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	loader, err := preset.NewLoader(nil, &paths.Path{Home: repo, Config: config, Data: t.TempDir(), Logs: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	filesets, err := loader.Enabled()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &presets{loader: loader, filesets: filesets}
+	for _, f := range filesets {
+		cfg, err := f.InputConfig()
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.inputs = append(p.inputs, cfg)
+	}
+	return p
+}

@@ -1,0 +1,122 @@
+package settings
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/elastic/beats/v7/libbeat/common/cfgtype"
+	conf "github.com/elastic/elastic-agent-libs/config"
+)
+
+type auth struct {
+	User     string `config:"user"`
+	Password string `config:"password"`
+}
+
+type transport struct {
+	Timeout time.Duration `config:"timeout"`
+}
+
+type shape struct {
+	URL       string            `config:"url"`
+	Interval  time.Duration     `config:"interval"`
+	Size      cfgtype.ByteSize  `config:"size"`
+	Auth      *auth             `config:"auth"`
+	Headers   map[string]string `config:"headers"`
+	Raw       *conf.C           `config:"raw"`
+	Tags      []string          `config:"tags"`
+	Transport transport         `config:",inline"`
+	Modules   string            `config:"config.modules.path"`
+	Untagged  int
+	hidden    int
+}
+
+func unknownIn(t *testing.T, yaml string, shapes ...any) []string {
+	t.Helper()
+	cfg, err := conf.NewConfigWithYAML([]byte(yaml), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Unknown(cfg, shapes...)
+}
+
+func TestUnknownSettings(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml string
+		want []string
+	}{
+		{
+			name: "every key read",
+			yaml: `
+url: http://127.0.0.1
+interval: 1m
+size: 1MiB
+auth: {user: u, password: p}
+headers: {X-Any: v}
+raw: {anything: {below: 1}}
+tags: [a, b]
+timeout: 5s
+config.modules.path: x
+untagged: 1
+`,
+		},
+		{
+			name: "misspelt top-level key",
+			yaml: "url: x\nintervall: 1m",
+			want: []string{"intervall"},
+		},
+		{
+			name: "misspelt nested key named by its path",
+			yaml: "auth: {user: u, pasword: p}",
+			want: []string{"auth.pasword"},
+		},
+		{
+			name: "unknown key under a dotted name",
+			yaml: "config.modules.paht: x",
+			want: []string{"config.modules.paht"},
+		},
+		{
+			name: "unexported field reads nothing",
+			yaml: "hidden: 1",
+			want: []string{"hidden"},
+		},
+		{
+			name: "several unknown keys sorted",
+			yaml: "zeta: 1\nalpha: 2\nauth.other: 3",
+			want: []string{"alpha", "auth.other", "zeta"},
+		},
+		{
+			name: "scalar where a struct is expected left to Unpack",
+			yaml: "auth: none",
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := unknownIn(t, tc.yaml, shape{})
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("Unknown = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestUnknownSettingsUnionOfShapes(t *testing.T) {
+	type common struct {
+		ID string `config:"id"`
+	}
+	got := unknownIn(t, "id: a\nurl: x\nother: y", common{}, &shape{})
+	if want := []string{"other"}; !slices.Equal(got, want) {
+		t.Errorf("Unknown = %q, want %q", got, want)
+	}
+}
+
+func TestUnknownSettingsInlineMapReadsAll(t *testing.T) {
+	type open struct {
+		Rest map[string]any `config:",inline"`
+	}
+	if got := unknownIn(t, "any: 1\nthing: {x: 2}", open{}); len(got) != 0 {
+		t.Errorf("Unknown = %q, want none", got)
+	}
+}
