@@ -9,6 +9,12 @@ import (
 
 func inputs(t *testing.T, yaml string) []*conf.C {
 	t.Helper()
+	return config(t, yaml).Inputs
+}
+
+// config unpacks yaml as the tibeat section over the defaults.
+func config(t *testing.T, yaml string) Config {
+	t.Helper()
 	c, err := conf.NewConfigWithYAML([]byte(yaml), "test")
 	if err != nil {
 		t.Fatal(err)
@@ -17,7 +23,7 @@ func inputs(t *testing.T, yaml string) []*conf.C {
 	if err := c.Unpack(&cfg); err != nil {
 		t.Fatal(err)
 	}
-	return cfg.Inputs
+	return cfg
 }
 
 func TestEnabledInputs(t *testing.T) {

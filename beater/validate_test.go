@@ -17,19 +17,6 @@ import (
 	"github.com/tibeat/tibeat/internal/preset"
 )
 
-func config(t *testing.T, yaml string) Config {
-	t.Helper()
-	c, err := conf.NewConfigWithYAML([]byte(yaml), "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := defaultConfig()
-	if err := c.Unpack(&cfg); err != nil {
-		t.Fatal(err)
-	}
-	return cfg
-}
-
 func observedLogger(t *testing.T) (*logp.Logger, *observer.ObservedLogs) {
 	t.Helper()
 	core, logs := observer.New(zapcore.DebugLevel)
