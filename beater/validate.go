@@ -13,7 +13,7 @@ import (
 	"github.com/tibeat/tibeat/input/cel"
 	"github.com/tibeat/tibeat/input/logfile"
 	"github.com/tibeat/tibeat/input/taxii"
-	"github.com/tibeat/tibeat/internal/settings"
+	"github.com/tibeat/tibeat/internal/configkeys"
 	stixproc "github.com/tibeat/tibeat/processors/stix"
 )
 
@@ -54,23 +54,25 @@ var inputShapes = map[string]any{
 }
 
 // warnUnknownSettings logs, for tibeat.stix and each enabled input of the
-// configuration file and of the feed presets, the keys that neither the input nor tibeat
-// reads. libbeat's configuration ignores them, so a misspelt key would
+// configuration file and of the feed presets, the keys that neither the
+// input nor tibeat reads. libbeat's configuration ignores them, so a misspelt key would
 // otherwise fall back to its default unnoticed.
 func warnUnknownSettings(log *logp.Logger, c Config, p *presets) {
 	if c.STIX != nil {
-		if unknown := settings.Unknown(c.STIX, stixproc.Config{}); len(unknown) != 0 {
+		if unknown := configkeys.Unknown(c.STIX, stixproc.Config{}); len(unknown) != 0 {
 			log.Warnw(fmt.Sprintf("tibeat.stix: ignoring unknown settings %s: check their spelling against the documented STIX settings",
 				strings.Join(unknown, ", ")),
 				"settings", unknown)
 		}
 	}
 	for i, cfg := range c.Inputs {
-		warnUnknownInputSettings(log, fmt.Sprintf("tibeat.inputs[%d]", i), cfg)
+		warnUnknownInputSettings(log, fmt.Sprintf("tibeat.inputs[%d]", i), "", cfg)
 	}
 	for i, cfg := range p.inputs {
 		f := p.filesets[i]
-		warnUnknownInputSettings(log, fmt.Sprintf("feed preset %s.%s", f.Module, f.Name), cfg, presetPaths{})
+		// Users write a preset's input settings under input in the module
+		// file, so the keys are named from there.
+		warnUnknownInputSettings(log, fmt.Sprintf("feed preset %s.%s in %s", f.Module, f.Name, f.File), "input.", cfg, presetPaths{})
 	}
 }
 
@@ -85,7 +87,9 @@ type presetPaths struct {
 	} `config:"path"`
 }
 
-func warnUnknownInputSettings(log *logp.Logger, where string, cfg *conf.C, extra ...any) {
+// warnUnknownInputSettings logs the unknown keys of one input, each after
+// keyPrefix. extra are the shapes of keys that the input's source adds.
+func warnUnknownInputSettings(log *logp.Logger, where, keyPrefix string, cfg *conf.C, extra ...any) {
 	var s inputSettings
 	if err := cfg.Unpack(&s); err != nil || (s.Enabled != nil && !*s.Enabled) {
 		// enabledInputs reports the error, and a disabled input is not read.
@@ -96,15 +100,19 @@ func warnUnknownInputSettings(log *logp.Logger, where string, cfg *conf.C, extra
 		// validateInputs rejects the type.
 		return
 	}
-	unknown := settings.Unknown(cfg, append(extra, s, inputProcessing{}, shape)...)
+	unknown := configkeys.Unknown(cfg, append(extra, s, inputProcessing{}, shape)...)
 	if stix, err := cfg.Child("stix", -1); err == nil {
-		for _, key := range settings.Unknown(stix, stixproc.Config{}) {
+		for _, key := range configkeys.Unknown(stix, stixproc.Config{}) {
 			unknown = append(unknown, "stix."+key)
 		}
 	}
 	if len(unknown) == 0 {
 		return
 	}
+	for i, key := range unknown {
+		unknown[i] = keyPrefix + key
+	}
+	sort.Strings(unknown)
 	log.Warnw(fmt.Sprintf("%s (id %q, type %s): ignoring unknown settings %s: check their spelling against the %s input's documented settings",
 		where, s.ID, s.Type, strings.Join(unknown, ", "), s.Type),
 		"input_id", s.ID, "settings", unknown)

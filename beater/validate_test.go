@@ -50,27 +50,41 @@ inputs:
     id: spelt-right
     url: http://127.0.0.1:9/taxii2/
     interval: 1h
+    timeout: 30s
+    ssl.verification_mode: none
+    proxy_url: http://127.0.0.1:3128
+  - type: taxii
+    id: spelt-wrong
+    url: http://127.0.0.1:9/taxii2/
+    intervall: 1h
+    ssl.verification_mod: none
+    retry.max_attemps: 3
+  - type: cel
+    id: api
+    program: state
+    resource:
+      url: http://127.0.0.1:9/
+      timout: 30s
+      proxy_url: http://127.0.0.1:3128
 `)
 
 	warnUnknownSettings(log, cfg, &presets{})
 
 	warnings := logs.FilterLevelExact(zapcore.WarnLevel).All()
-	if len(warnings) != 2 {
-		t.Fatalf("warnings = %d, want tibeat.stix's and the first input's: %v", len(warnings), warnings)
+	if len(warnings) != 4 {
+		t.Fatalf("warnings = %d, want 4: %v", len(warnings), warnings)
 	}
 	if msg := warnings[0].Message; !strings.Contains(msg, "tibeat.stix: ignoring unknown settings preserve_original:") {
 		t.Errorf("warning %q does not name tibeat.stix.preserve_original", msg)
 	}
-	msg := warnings[1].Message
-	for _, want := range []string{`tibeat.inputs[0] (id "feed", type logfile)`, "scan_frecuency", "stix.ioc_expiraton_duration"} {
-		if !strings.Contains(msg, want) {
-			t.Errorf("warning %q does not contain %q", msg, want)
-		}
+	if msg := warnings[1].Message; !strings.HasPrefix(msg, `tibeat.inputs[0] (id "feed", type logfile): ignoring unknown settings scan_frecuency, stix.ioc_expiraton_duration:`) {
+		t.Errorf("warning %q does not name the logfile input and its two keys", msg)
 	}
-	for _, known := range []string{"fields_under_root", "feed.name", "paths"} {
-		if strings.Contains(msg, known) {
-			t.Errorf("warning %q names the known setting %q", msg, known)
-		}
+	if msg := warnings[2].Message; !strings.HasPrefix(msg, `tibeat.inputs[3] (id "spelt-wrong", type taxii): ignoring unknown settings intervall, retry.max_attemps, ssl.verification_mod:`) {
+		t.Errorf("warning %q does not name the taxii input and its three keys", msg)
+	}
+	if msg := warnings[3].Message; !strings.HasPrefix(msg, `tibeat.inputs[4] (id "api", type cel): ignoring unknown settings resource.timout:`) {
+		t.Errorf("warning %q does not name the cel input and its key", msg)
 	}
 }
 
@@ -148,11 +162,15 @@ func TestUnknownSettingsWarningNamesPreset(t *testing.T) {
 		t.Fatalf("warnings = %d, want 1: %v", len(warnings), warnings)
 	}
 	msg := warnings[0].Message
-	if !strings.Contains(msg, "feed preset folder.drop") {
-		t.Errorf("warning %q does not name the preset", msg)
+	file := p.filesets[0].File
+	if !strings.HasPrefix(msg, "feed preset folder.drop in "+file+` (id "folder-drop", type logfile)`) {
+		t.Errorf("warning %q does not name the preset and its module file", msg)
 	}
-	if !strings.Contains(msg, "ignoring unknown settings scan_frequncy:") {
-		t.Errorf("warning %q does not name scan_frequncy alone", msg)
+	if !strings.Contains(msg, "ignoring unknown settings input.scan_frequncy:") {
+		t.Errorf("warning %q does not name input.scan_frequncy alone", msg)
+	}
+	if !strings.HasSuffix(file, filepath.Join("modules.d", "test.yml")) {
+		t.Errorf("fileset file = %q, want the module file loadPresets wrote", file)
 	}
 }
 

@@ -21,6 +21,7 @@ import (
 	conf "github.com/elastic/elastic-agent-libs/config"
 	"github.com/elastic/elastic-agent-libs/paths"
 
+	"github.com/tibeat/tibeat/internal/configkeys"
 	"github.com/tibeat/tibeat/internal/setup"
 )
 
@@ -54,6 +55,8 @@ type variable struct {
 type Fileset struct {
 	Module string
 	Name   string
+	// File is the module file that enabled the fileset, empty for All.
+	File string
 
 	dir      string
 	manifest manifest
@@ -130,6 +133,9 @@ func (l *Loader) Enabled() ([]*Fileset, error) {
 			found, err := l.moduleFilesets(entry, true)
 			if err != nil {
 				return nil, fmt.Errorf("module file %s, entry %d: %w", file, i, err)
+			}
+			for _, f := range found {
+				f.File = file
 			}
 			filesets = append(filesets, found...)
 		}
@@ -225,6 +231,12 @@ func (l *Loader) fileset(module, name string, entry *conf.C, requireVars bool) (
 	}
 	if settings.Enabled != nil && !*settings.Enabled {
 		return nil, nil
+	}
+	if entry.HasField(name) {
+		sub, _ := entry.Child(name, -1)
+		if unknown := configkeys.Unknown(sub, filesetSettings{}); len(unknown) != 0 {
+			return nil, fmt.Errorf("unknown settings %s: a fileset takes enabled, var.<name> and input.<setting>", strings.Join(unknown, ", "))
+		}
 	}
 
 	dir := filepath.Join(l.ModulesDir, module, name)

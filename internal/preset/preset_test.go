@@ -168,6 +168,11 @@ func TestEnabledRejectsBadModuleFiles(t *testing.T) {
 		{"missing required variable", "- module: feed\n", "missing var.url: set it to the feed's URL"},
 		{"unknown variable", "- module: feed\n  collection:\n    var.url: x\n    var.urls: y\n", "unknown variable var.urls"},
 		{"unknown fileset", "- module: feed\n  collections: {}\n", `has no fileset "collections"`},
+		{
+			"input setting outside input",
+			"- module: feed\n  collection:\n    var.url: x\n    interval: 1h\n    inptu: {tags: [a]}\n",
+			"module feed, fileset collection: unknown settings inptu, interval: a fileset takes enabled, var.<name> and input.<setting>",
+		},
 		{"unknown module", "- module: nothing\n", "not found"},
 		{"invalid module name", "- module: ../feed\n", "invalid module name"},
 		{"no module", "- enabled: true\n", "missing module"},

@@ -1,10 +1,10 @@
-// Package settings finds the configuration keys that no setting reads.
+// Package configkeys finds the configuration keys that no setting reads.
 //
 // go-ucfg, under every Beat's configuration, ignores keys that the target
 // struct has no field for. A misspelt key therefore falls back to the
 // default silently, which for a key such as initial_interval changes
 // what a run fetches. Unknown lists those keys so that tibeat can name them.
-package settings
+package configkeys
 
 import (
 	"reflect"
@@ -12,14 +12,15 @@ import (
 	"strings"
 
 	conf "github.com/elastic/elastic-agent-libs/config"
+	ucfg "github.com/elastic/go-ucfg"
 )
 
 // Unknown returns the dotted path of every key in cfg that no field of the
 // shapes reads, sorted. A shape is a struct, or a pointer to one, of the
 // kind passed to cfg.Unpack.
 //
-// A field whose type unpacks itself, or is not a struct, reads all the keys
-// below it. A key that holds a list is checked only by its name.
+// A field whose type is not a struct, or unpacks itself from anything but
+// a configuration object, reads all the keys below it. A key that holds a list is checked only by its name.
 func Unknown(cfg *conf.C, shapes ...any) []string {
 	root := &node{}
 	for _, s := range shapes {
@@ -36,8 +37,8 @@ func Unknown(cfg *conf.C, shapes ...any) []string {
 
 // node is the set of keys that a struct reads at one level.
 type node struct {
-	// open is set when the level reads any key, as a map or a type with
-	// its own Unpack method does.
+	// open is set when the level reads any key, as a map does, or a type
+	// whose Unpack method takes a string, a number or any value.
 	open     bool
 	children map[string]*node
 }
@@ -94,15 +95,25 @@ func (n *node) child(name string) *node {
 }
 
 // readsAnything reports whether a field of type t takes whatever keys sit
-// below it, so that none of them is unknown.
+// below it, so that none of them is unknown. A struct whose Unpack method
+// takes a configuration object is not such a field: the ones Beats use, such
+// as httpcommon.HTTPTransportSettings, read the keys their own fields name.
 func readsAnything(t reflect.Type) bool {
 	if t.Kind() != reflect.Struct {
 		return true
 	}
-	_, onValue := t.MethodByName(unpackerMethod)
-	_, onPointer := reflect.PointerTo(t).MethodByName(unpackerMethod)
-	return onValue || onPointer
+	m, ok := reflect.PointerTo(t).MethodByName(unpackerMethod)
+	if !ok {
+		return false
+	}
+	param := m.Type.In(1)
+	return param != configType && param != ucfgType
 }
+
+var (
+	configType = reflect.TypeOf((*conf.C)(nil))
+	ucfgType   = reflect.TypeOf((*ucfg.Config)(nil))
+)
 
 func (n *node) collect(cfg *conf.C, prefix string, out *[]string) {
 	if n.open || cfg == nil || !cfg.IsDict() {

@@ -1,4 +1,4 @@
-package settings
+package configkeys
 
 import (
 	"slices"
@@ -18,6 +18,23 @@ type transport struct {
 	Timeout time.Duration `config:"timeout"`
 }
 
+// selfUnpacking reads its own fields in its Unpack method, as libbeat's
+// HTTP transport settings do.
+type selfUnpacking struct {
+	Proxy string `config:"proxy_url"`
+}
+
+func (s *selfUnpacking) Unpack(cfg *conf.C) error {
+	var tmp struct {
+		Proxy string `config:"proxy_url"`
+	}
+	if err := cfg.Unpack(&tmp); err != nil {
+		return err
+	}
+	s.Proxy = tmp.Proxy
+	return nil
+}
+
 type shape struct {
 	URL       string            `config:"url"`
 	Interval  time.Duration     `config:"interval"`
@@ -27,6 +44,7 @@ type shape struct {
 	Raw       *conf.C           `config:"raw"`
 	Tags      []string          `config:"tags"`
 	Transport transport         `config:",inline"`
+	HTTP      selfUnpacking     `config:",inline"`
 	Modules   string            `config:"config.modules.path"`
 	Untagged  int
 	hidden    int
@@ -58,6 +76,7 @@ headers: {X-Any: v}
 raw: {anything: {below: 1}}
 tags: [a, b]
 timeout: 5s
+proxy_url: http://127.0.0.1:3128
 config.modules.path: x
 untagged: 1
 `,
@@ -71,6 +90,11 @@ untagged: 1
 			name: "misspelt nested key named by its path",
 			yaml: "auth: {user: u, pasword: p}",
 			want: []string{"auth.pasword"},
+		},
+		{
+			name: "misspelt key beside an inline struct that unpacks itself",
+			yaml: "url: x\nproxy_ulr: y",
+			want: []string{"proxy_ulr"},
 		},
 		{
 			name: "unknown key under a dotted name",
