@@ -28,10 +28,11 @@ import (
 )
 
 type tibeat struct {
-	config Config
-	log    *logp.Logger
-	cancel context.CancelFunc
-	ctx    context.Context
+	config  Config
+	log     *logp.Logger
+	tracker *inflight
+	cancel  context.CancelFunc
+	ctx     context.Context
 }
 
 // New is the beat.Creator of tibeat. It checks the input list so that a bad
@@ -62,8 +63,14 @@ func New(b *beat.Beat, raw *conf.C) (beat.Beater, error) {
 		return nil, err
 	}
 
+	// libbeat closes whatever b.Publisher is when the stop signal comes,
+	// which can be while Run is still opening the registry and the context
+	// index, so the wrapper that reports the closing goes in here.
+	tracker := newInflight()
+	b.Publisher = closingPipeline{PipelineConnector: b.Publisher, tracker: tracker}
+
 	ctx, cancel := context.WithCancel(context.Background())
-	return &tibeat{config: cfg, log: log, ctx: ctx, cancel: cancel}, nil
+	return &tibeat{config: cfg, log: log, tracker: tracker, ctx: ctx, cancel: cancel}, nil
 }
 
 // Stop cancels every input. Run then waits for them and returns.
@@ -104,8 +111,7 @@ func (bt *tibeat) Run(b *beat.Beat) error {
 	}
 	defer enrichment.close()
 
-	tracker := newInflight()
-	b.Publisher = closingPipeline{PipelineConnector: b.Publisher, tracker: tracker}
+	tracker := bt.tracker
 	// The context index journals what it learns from each event in a
 	// buffer. This listener writes the buffer to the file before the
 	// input's listener stores a cursor for the same acknowledgement, so
@@ -240,6 +246,12 @@ func (bt *tibeat) awaitAcknowledged(tracker *inflight) {
 	select {
 	case <-tracker.wait():
 	case <-bt.ctx.Done():
-		bt.log.Warn("stopped before the output acknowledged every event; the next run sends them again")
+		// select picks at random when both are ready, so check again that
+		// something is still outstanding before warning.
+		select {
+		case <-tracker.wait():
+		default:
+			bt.log.Warn("stopped before the output acknowledged every event; the next run sends them again")
+		}
 	}
 }

@@ -1,9 +1,12 @@
 package beater
 
 import (
+	"context"
+	"io"
 	"testing"
 
 	"github.com/elastic/beats/v7/libbeat/beat"
+	conf "github.com/elastic/elastic-agent-libs/config"
 )
 
 func isClosed(ch <-chan struct{}) bool {
@@ -79,5 +82,62 @@ func TestInflightClosingStopsCursorUpdates(t *testing.T) {
 	}
 	if !isClosed(f.wait()) {
 		t.Error("not idle after every event was settled")
+	}
+}
+
+// closeRecorder is a pipeline that notes that it was closed.
+type closeRecorder struct {
+	beat.PipelineConnector
+	closed *bool
+}
+
+func (r closeRecorder) Close() error {
+	*r.closed = true
+	return nil
+}
+
+// TestNewWrapsPublisherBeforeRun covers a stop signal during start-up:
+// libbeat closes b.Publisher as it is then, and Run must still see that
+// the closing started.
+func TestNewWrapsPublisherBeforeRun(t *testing.T) {
+	b := presetBeat(t)
+	closed := false
+	b.Publisher = closeRecorder{closed: &closed}
+
+	created, err := New(b, conf.NewConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, ok := b.Publisher.(io.Closer)
+	if !ok {
+		t.Fatalf("b.Publisher %T cannot be closed", b.Publisher)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	if !closed {
+		t.Error("closing b.Publisher did not close libbeat's pipeline")
+	}
+	if !isClosed(created.(*tibeat).tracker.closingStarted()) {
+		t.Error("closing b.Publisher did not mark the tracker as closing")
+	}
+}
+
+// TestAwaitAcknowledgedQuietWhenIdle stops a run that has nothing
+// outstanding. select picks at random between two ready cases, so the
+// check runs often enough to take both.
+func TestAwaitAcknowledgedQuietWhenIdle(t *testing.T) {
+	log, logs := observedLogger(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	bt := &tibeat{log: log, ctx: ctx, cancel: cancel}
+
+	for range 200 {
+		bt.awaitAcknowledged(newInflight())
+	}
+
+	if n := logs.Len(); n != 0 {
+		t.Errorf("logged %d lines with nothing outstanding, first: %s", n, logs.All()[0].Message)
 	}
 }
