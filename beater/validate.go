@@ -61,8 +61,8 @@ func warnUnknownSettings(log *logp.Logger, c Config, p *presets) {
 	if c.STIX != nil {
 		if unknown := configkeys.Unknown(c.STIX, stixproc.Config{}); len(unknown) != 0 {
 			log.Warnw(fmt.Sprintf("tibeat.stix: ignoring unknown settings %s: check their spelling against the documented STIX settings",
-				strings.Join(unknown, ", ")),
-				"settings", unknown)
+				configkeys.Join(unknown)),
+				"settings", configkeys.Paths(unknown))
 		}
 	}
 	for i, cfg := range c.Inputs {
@@ -100,22 +100,28 @@ func warnUnknownInputSettings(log *logp.Logger, where, keyPrefix string, cfg *co
 		// validateInputs rejects the type.
 		return
 	}
-	unknown := configkeys.Unknown(cfg, append(extra, s, inputProcessing{}, shape)...)
+	unknown := withPrefix(keyPrefix, configkeys.Unknown(cfg, append(extra, s, inputProcessing{}, shape)...))
 	if stix, err := cfg.Child("stix", -1); err == nil {
-		for _, key := range configkeys.Unknown(stix, stixproc.Config{}) {
-			unknown = append(unknown, "stix."+key)
-		}
+		unknown = append(unknown, withPrefix(keyPrefix+"stix.", configkeys.Unknown(stix, stixproc.Config{}))...)
 	}
 	if len(unknown) == 0 {
 		return
 	}
-	for i, key := range unknown {
-		unknown[i] = keyPrefix + key
-	}
-	sort.Strings(unknown)
+	sort.Slice(unknown, func(i, j int) bool { return unknown[i].Path < unknown[j].Path })
 	log.Warnw(fmt.Sprintf("%s (id %q, type %s): ignoring unknown settings %s: check their spelling against the %s input's documented settings",
-		where, s.ID, s.Type, strings.Join(unknown, ", "), s.Type),
-		"input_id", s.ID, "settings", unknown)
+		where, s.ID, s.Type, configkeys.Join(unknown), s.Type),
+		"input_id", s.ID, "settings", configkeys.Paths(unknown))
+}
+
+// withPrefix puts prefix before the path and the hint of each key.
+func withPrefix(prefix string, keys []configkeys.Key) []configkeys.Key {
+	for i, k := range keys {
+		keys[i].Path = prefix + k.Path
+		if k.Near != "" {
+			keys[i].Near = prefix + k.Near
+		}
+	}
+	return keys
 }
 
 func typeNames(plugins map[string]v2.Plugin) string {

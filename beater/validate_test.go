@@ -77,13 +77,13 @@ inputs:
 	if msg := warnings[0].Message; !strings.Contains(msg, "tibeat.stix: ignoring unknown settings preserve_original:") {
 		t.Errorf("warning %q does not name tibeat.stix.preserve_original", msg)
 	}
-	if msg := warnings[1].Message; !strings.HasPrefix(msg, `tibeat.inputs[0] (id "feed", type logfile): ignoring unknown settings scan_frecuency, stix.ioc_expiraton_duration:`) {
+	if msg := warnings[1].Message; !strings.HasPrefix(msg, `tibeat.inputs[0] (id "feed", type logfile): ignoring unknown settings scan_frecuency (did you mean scan_frequency?), stix.ioc_expiraton_duration (did you mean stix.ioc_expiration_duration?):`) {
 		t.Errorf("warning %q does not name the logfile input and its two keys", msg)
 	}
-	if msg := warnings[2].Message; !strings.HasPrefix(msg, `tibeat.inputs[3] (id "spelt-wrong", type taxii): ignoring unknown settings intervall, retry.max_attemps, ssl.verification_mod:`) {
+	if msg := warnings[2].Message; !strings.HasPrefix(msg, `tibeat.inputs[3] (id "spelt-wrong", type taxii): ignoring unknown settings intervall (did you mean interval?), retry.max_attemps (did you mean retry.max_attempts?), ssl.verification_mod (did you mean ssl.verification_mode?):`) {
 		t.Errorf("warning %q does not name the taxii input and its three keys", msg)
 	}
-	if msg := warnings[3].Message; !strings.HasPrefix(msg, `tibeat.inputs[4] (id "api", type cel): ignoring unknown settings resource.timout:`) {
+	if msg := warnings[3].Message; !strings.HasPrefix(msg, `tibeat.inputs[4] (id "api", type cel): ignoring unknown settings resource.timout (did you mean resource.timeout?):`) {
 		t.Errorf("warning %q does not name the cel input and its key", msg)
 	}
 }
@@ -166,7 +166,7 @@ func TestUnknownSettingsWarningNamesPreset(t *testing.T) {
 	if !strings.HasPrefix(msg, "feed preset folder.drop in "+file+` (id "folder-drop", type logfile)`) {
 		t.Errorf("warning %q does not name the preset and its module file", msg)
 	}
-	if !strings.Contains(msg, "ignoring unknown settings input.scan_frequncy:") {
+	if !strings.Contains(msg, "ignoring unknown settings input.scan_frequncy (did you mean input.scan_frequency?):") {
 		t.Errorf("warning %q does not name input.scan_frequncy alone", msg)
 	}
 	if !strings.HasSuffix(file, filepath.Join("modules.d", "test.yml")) {

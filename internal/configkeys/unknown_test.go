@@ -56,7 +56,7 @@ func unknownIn(t *testing.T, yaml string, shapes ...any) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return Unknown(cfg, shapes...)
+	return Paths(Unknown(cfg, shapes...))
 }
 
 func TestUnknownSettings(t *testing.T) {
@@ -142,5 +142,41 @@ func TestUnknownSettingsInlineMapReadsAll(t *testing.T) {
 	}
 	if got := unknownIn(t, "any: 1\nthing: {x: 2}", open{}); len(got) != 0 {
 		t.Errorf("Unknown = %q, want none", got)
+	}
+}
+
+func TestUnknownSettingsHints(t *testing.T) {
+	cfg, err := conf.NewConfigWithYAML([]byte("intervall: 1m\nauth: {pasword: p}\nurls: x\nzzz: 1\nsiez: 1"), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	got := Join(Unknown(cfg, shape{}))
+
+	// Swapped neighbours count as one edit, so siez is one from size.
+	want := "auth.pasword (did you mean auth.password?), intervall (did you mean interval?), siez (did you mean size?), urls (did you mean url?), zzz"
+	if got != want {
+		t.Errorf("Join(Unknown) = %q, want %q", got, want)
+	}
+}
+
+func TestEditDistance(t *testing.T) {
+	tests := []struct {
+		a, b string
+		want int
+	}{
+		{"", "", 0},
+		{"url", "", 3},
+		{"interval", "interval", 0},
+		{"intervall", "interval", 1},
+		{"inptu", "input", 1},
+		{"timout", "timeout", 1},
+		{"ca", "abc", 3},
+		{"kitten", "sitting", 3},
+	}
+	for _, tc := range tests {
+		if got := editDistance(tc.a, tc.b); got != tc.want {
+			t.Errorf("editDistance(%q, %q) = %d, want %d", tc.a, tc.b, got, tc.want)
+		}
 	}
 }

@@ -235,7 +235,7 @@ func (l *Loader) fileset(module, name string, entry *conf.C, requireVars bool) (
 	if entry.HasField(name) {
 		sub, _ := entry.Child(name, -1)
 		if unknown := configkeys.Unknown(sub, filesetSettings{}); len(unknown) != 0 {
-			return nil, fmt.Errorf("unknown settings %s: a fileset takes enabled, var.<name> and input.<setting>", strings.Join(unknown, ", "))
+			return nil, fmt.Errorf("unknown settings %s: a fileset takes enabled, var.<name> and input.<setting>", configkeys.Join(unknown))
 		}
 	}
 

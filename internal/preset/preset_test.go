@@ -171,7 +171,7 @@ func TestEnabledRejectsBadModuleFiles(t *testing.T) {
 		{
 			"input setting outside input",
 			"- module: feed\n  collection:\n    var.url: x\n    interval: 1h\n    inptu: {tags: [a]}\n",
-			"module feed, fileset collection: unknown settings inptu, interval: a fileset takes enabled, var.<name> and input.<setting>",
+			"module feed, fileset collection: unknown settings inptu (did you mean input?), interval: a fileset takes enabled, var.<name> and input.<setting>",
 		},
 		{"unknown module", "- module: nothing\n", "not found"},
 		{"invalid module name", "- module: ../feed\n", "invalid module name"},

@@ -84,7 +84,8 @@ def test_misspelt_setting_is_named_and_the_run_goes_on(tibeat):
                 if line.get("log.level") == "warn" and "unknown settings" in line.get("message", "")]
     assert len(warnings) == 1, warnings
     assert 'tibeat.inputs[0] (id "misspelt", type logfile)' in warnings[0]
-    assert "scan_frecuency, stix.feed.nam" in warnings[0]
+    assert ("scan_frecuency (did you mean scan_frequency?), "
+            "stix.feed.nam (did you mean stix.feed.name?)") in warnings[0]
     with open(sample, encoding="utf-8") as f:
         ids = {o["id"] for o in json.load(f)["objects"]}
     assert {d["stix"]["id"] for d in tibeat.documents()} == ids
