@@ -46,18 +46,22 @@ func New(b *beat.Beat, raw *conf.C) (beat.Beater, error) {
 	if err != nil {
 		return nil, err
 	}
-	inputs, err := enabledInputs(append(cfg.Inputs, presets.inputs...))
+	all := namedInputs(cfg.Inputs, presets)
+	inputs, err := enabledInputs(all)
 	if err != nil {
 		return nil, err
 	}
-	warnUnknownSettings(b.Info.Logger, cfg, presets)
+	warnUnknownSettings(b.Info.Logger, raw, all)
 	if len(inputs) == 0 && !b.InSetupCmd {
 		return nil, errors.New("no inputs enabled: add at least one input under tibeat.inputs")
 	}
 	if err := validateInputs(b.Info.Logger, inputs); err != nil {
 		return nil, err
 	}
-	cfg.Inputs = inputs
+	cfg.Inputs = make([]*conf.C, 0, len(inputs))
+	for _, in := range inputs {
+		cfg.Inputs = append(cfg.Inputs, in.cfg)
+	}
 	log := b.Info.Logger.Named("tibeat")
 	if err := registerPipelineLoading(b, presets, log); err != nil {
 		return nil, err

@@ -94,31 +94,52 @@ type inputSettings struct {
 	Enabled *bool  `config:"enabled"`
 }
 
+// namedInput is one input with where the user configured it, for messages.
+type namedInput struct {
+	where  string // tibeat.inputs[N], or the feed preset and its module file
+	preset bool
+	cfg    *conf.C
+}
+
+// namedInputs lists the inputs of the configuration file, then those of
+// the feed presets.
+func namedInputs(inputs []*conf.C, p *presets) []namedInput {
+	var out []namedInput
+	for i, c := range inputs {
+		out = append(out, namedInput{where: fmt.Sprintf("tibeat.inputs[%d]", i), cfg: c})
+	}
+	for i, c := range p.inputs {
+		f := p.filesets[i]
+		out = append(out, namedInput{where: fmt.Sprintf("feed preset %s.%s in %s", f.Module, f.Name, f.File), preset: true, cfg: c})
+	}
+	return out
+}
+
 // enabledInputs returns the inputs that are not disabled, checking that each
 // has a type and an id and that no id repeats. Ids name the cursor in the
 // registry, so two inputs with one id would overwrite each other's position.
-func enabledInputs(inputs []*conf.C) ([]*conf.C, error) {
-	seen := map[string]int{}
-	var out []*conf.C
-	for i, c := range inputs {
+func enabledInputs(inputs []namedInput) ([]namedInput, error) {
+	seen := map[string]string{}
+	var out []namedInput
+	for _, in := range inputs {
 		var s inputSettings
-		if err := c.Unpack(&s); err != nil {
-			return nil, fmt.Errorf("tibeat.inputs[%d]: %w", i, err)
+		if err := in.cfg.Unpack(&s); err != nil {
+			return nil, fmt.Errorf("%s: %w", in.where, err)
 		}
 		if s.Enabled != nil && !*s.Enabled {
 			continue
 		}
 		if s.Type == "" {
-			return nil, fmt.Errorf("tibeat.inputs[%d]: missing type: set type to logfile, taxii or cel", i)
+			return nil, fmt.Errorf("%s: missing type: set type to logfile, taxii or cel", in.where)
 		}
 		if s.ID == "" {
-			return nil, fmt.Errorf("tibeat.inputs[%d] (type %s): missing id: every input needs a unique id, which keys its cursor in the registry", i, s.Type)
+			return nil, fmt.Errorf("%s (type %s): missing id: every input needs a unique id, which keys its cursor in the registry", in.where, s.Type)
 		}
-		if j, dup := seen[s.ID]; dup {
-			return nil, fmt.Errorf("tibeat.inputs[%d]: duplicate id %q, already used by tibeat.inputs[%d]", i, s.ID, j)
+		if first, dup := seen[s.ID]; dup {
+			return nil, fmt.Errorf("%s: duplicate id %q, already used by %s", in.where, s.ID, first)
 		}
-		seen[s.ID] = i
-		out = append(out, c)
+		seen[s.ID] = in.where
+		out = append(out, in)
 	}
 	return out, nil
 }

@@ -12,15 +12,21 @@ func inputs(t *testing.T, yaml string) []*conf.C {
 	return config(t, yaml).Inputs
 }
 
-// config unpacks yaml as the tibeat section over the defaults.
-func config(t *testing.T, yaml string) Config {
+// rawConfig parses yaml as the tibeat section.
+func rawConfig(t *testing.T, yaml string) *conf.C {
 	t.Helper()
 	c, err := conf.NewConfigWithYAML([]byte(yaml), "test")
 	if err != nil {
 		t.Fatal(err)
 	}
+	return c
+}
+
+// config unpacks yaml as the tibeat section over the defaults.
+func config(t *testing.T, yaml string) Config {
+	t.Helper()
 	cfg := defaultConfig()
-	if err := c.Unpack(&cfg); err != nil {
+	if err := rawConfig(t, yaml).Unpack(&cfg); err != nil {
 		t.Fatal(err)
 	}
 	return cfg
@@ -61,7 +67,7 @@ func TestEnabledInputs(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := enabledInputs(inputs(t, tt.yaml))
+			got, err := enabledInputs(namedInputs(inputs(t, tt.yaml), &presets{}))
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("error = %v, want it to contain %q", err, tt.wantErr)
@@ -72,8 +78,8 @@ func TestEnabledInputs(t *testing.T) {
 				t.Fatal(err)
 			}
 			var ids []string
-			for _, c := range got {
-				id, _ := c.String("id", -1)
+			for _, in := range got {
+				id, _ := in.cfg.String("id", -1)
 				ids = append(ids, id)
 			}
 			if strings.Join(ids, ",") != strings.Join(tt.ids, ",") {

@@ -20,26 +20,26 @@ import (
 // validateInputs checks every input's own settings without opening the
 // registry, so that `tibeat test config` rejects what `tibeat run` would
 // reject, and run rejects it before any input reads data.
-func validateInputs(log *logp.Logger, inputs []*conf.C) error {
+func validateInputs(log *logp.Logger, inputs []namedInput) error {
 	known := map[string]v2.Plugin{}
 	for _, p := range plugins(log, nil) {
 		known[p.Name] = p
 	}
-	for i, cfg := range inputs {
+	for _, in := range inputs {
 		var s inputSettings
-		if err := cfg.Unpack(&s); err != nil {
-			return fmt.Errorf("tibeat.inputs[%d]: %w", i, err)
+		if err := in.cfg.Unpack(&s); err != nil {
+			return fmt.Errorf("%s: %w", in.where, err)
 		}
 		p, ok := known[s.Type]
 		if !ok {
-			return fmt.Errorf("tibeat.inputs[%d] (id %q): unknown input type %q: use one of %s", i, s.ID, s.Type, typeNames(known))
+			return fmt.Errorf("%s (id %q): unknown input type %q: use one of %s", in.where, s.ID, s.Type, typeNames(known))
 		}
 		manager, ok := p.Manager.(*cursor.InputManager)
 		if !ok {
 			continue
 		}
-		if _, _, err := manager.Configure(cfg, log); err != nil {
-			return fmt.Errorf("tibeat.inputs[%d] (id %q, type %s): %w", i, s.ID, s.Type, err)
+		if _, _, err := manager.Configure(in.cfg, log); err != nil {
+			return fmt.Errorf("%s (id %q, type %s): %w", in.where, s.ID, s.Type, err)
 		}
 	}
 	return nil
@@ -53,26 +53,37 @@ var inputShapes = map[string]any{
 	"cel":     cel.Settings(),
 }
 
-// warnUnknownSettings logs, for tibeat.stix and each enabled input of the
-// configuration file and of the feed presets, the keys that neither the
-// input nor tibeat reads. libbeat's configuration ignores them, so a misspelt key would
-// otherwise fall back to its default unnoticed.
-func warnUnknownSettings(log *logp.Logger, c Config, p *presets) {
-	if c.STIX != nil {
-		if unknown := configkeys.Unknown(c.STIX, stixproc.Config{}); len(unknown) != 0 {
-			log.Warnw(fmt.Sprintf("tibeat.stix: ignoring unknown settings %s: check their spelling against the documented STIX settings",
-				configkeys.Join(unknown)),
+// warnUnknownSettings logs, for tibeat.stix, tibeat.registry,
+// tibeat.context and each enabled input, the keys that neither the input nor tibeat reads. libbeat's configuration
+// ignores them, so a misspelt key would otherwise fall back to its default
+// unnoticed.
+func warnUnknownSettings(log *logp.Logger, raw *conf.C, inputs []namedInput) {
+	for _, section := range []struct {
+		name  string
+		shape any
+	}{
+		{"stix", stixproc.Config{}},
+		{"registry", RegistryConfig{}},
+		{"context", ContextConfig{}},
+	} {
+		cfg, err := raw.Child(section.name, -1)
+		if err != nil {
+			continue
+		}
+		if unknown := configkeys.Unknown(cfg, section.shape); len(unknown) != 0 {
+			log.Warnw(fmt.Sprintf("tibeat.%s: ignoring unknown settings %s: check their spelling against the documented settings of tibeat.%s",
+				section.name, configkeys.Join(unknown), section.name),
 				"settings", configkeys.Paths(unknown))
 		}
 	}
-	for i, cfg := range c.Inputs {
-		warnUnknownInputSettings(log, fmt.Sprintf("tibeat.inputs[%d]", i), "", cfg)
-	}
-	for i, cfg := range p.inputs {
-		f := p.filesets[i]
-		// Users write a preset's input settings under input in the module
-		// file, so the keys are named from there.
-		warnUnknownInputSettings(log, fmt.Sprintf("feed preset %s.%s in %s", f.Module, f.Name, f.File), "input.", cfg, presetPaths{})
+	for _, in := range inputs {
+		if in.preset {
+			// Users write a preset's input settings under input in the
+			// module file, so the keys are named from there.
+			warnUnknownInputSettings(log, in.where, "input.", in.cfg, presetPaths{})
+		} else {
+			warnUnknownInputSettings(log, in.where, "", in.cfg)
+		}
 	}
 }
 

@@ -29,9 +29,11 @@ func observedLogger(t *testing.T) (*logp.Logger, *observer.ObservedLogs) {
 
 func TestUnknownSettingsWarning(t *testing.T) {
 	log, logs := observedLogger(t)
-	cfg := config(t, `
+	yaml := `
 stix:
   preserve_original: true
+registry.file_permission: 0600
+context.max_indicator: 1000
 inputs:
   - type: logfile
     id: feed
@@ -66,24 +68,33 @@ inputs:
       url: http://127.0.0.1:9/
       timout: 30s
       proxy_url: http://127.0.0.1:3128
-`)
+`
+	cfg := config(t, yaml)
 
-	warnUnknownSettings(log, cfg, &presets{})
+	warnUnknownSettings(log, rawConfig(t, yaml), namedInputs(cfg.Inputs, &presets{}))
 
-	warnings := logs.FilterLevelExact(zapcore.WarnLevel).All()
-	if len(warnings) != 4 {
-		t.Fatalf("warnings = %d, want 4: %v", len(warnings), warnings)
+	all := logs.FilterLevelExact(zapcore.WarnLevel).All()
+	if len(all) != 6 {
+		t.Fatalf("warnings = %d, want 6: %v", len(all), all)
 	}
-	if msg := warnings[0].Message; !strings.Contains(msg, "tibeat.stix: ignoring unknown settings preserve_original:") {
-		t.Errorf("warning %q does not name tibeat.stix.preserve_original", msg)
+	sections := []string{
+		"tibeat.stix: ignoring unknown settings preserve_original:",
+		"tibeat.registry: ignoring unknown settings file_permission (did you mean file_permissions?):",
+		"tibeat.context: ignoring unknown settings max_indicator (did you mean max_indicators?):",
 	}
-	if msg := warnings[1].Message; !strings.HasPrefix(msg, `tibeat.inputs[0] (id "feed", type logfile): ignoring unknown settings scan_frecuency (did you mean scan_frequency?), stix.ioc_expiraton_duration (did you mean stix.ioc_expiration_duration?):`) {
+	for i, want := range sections {
+		if msg := all[i].Message; !strings.HasPrefix(msg, want) {
+			t.Errorf("warning %q does not start with %q", msg, want)
+		}
+	}
+	warnings := all[len(sections):]
+	if msg := warnings[0].Message; !strings.HasPrefix(msg, `tibeat.inputs[0] (id "feed", type logfile): ignoring unknown settings scan_frecuency (did you mean scan_frequency?), stix.ioc_expiraton_duration (did you mean stix.ioc_expiration_duration?):`) {
 		t.Errorf("warning %q does not name the logfile input and its two keys", msg)
 	}
-	if msg := warnings[2].Message; !strings.HasPrefix(msg, `tibeat.inputs[3] (id "spelt-wrong", type taxii): ignoring unknown settings intervall (did you mean interval?), retry.max_attemps (did you mean retry.max_attempts?), ssl.verification_mod (did you mean ssl.verification_mode?):`) {
+	if msg := warnings[1].Message; !strings.HasPrefix(msg, `tibeat.inputs[3] (id "spelt-wrong", type taxii): ignoring unknown settings intervall (did you mean interval?), retry.max_attemps (did you mean retry.max_attempts?), ssl.verification_mod (did you mean ssl.verification_mode?):`) {
 		t.Errorf("warning %q does not name the taxii input and its three keys", msg)
 	}
-	if msg := warnings[3].Message; !strings.HasPrefix(msg, `tibeat.inputs[4] (id "api", type cel): ignoring unknown settings resource.timout (did you mean resource.timeout?):`) {
+	if msg := warnings[2].Message; !strings.HasPrefix(msg, `tibeat.inputs[4] (id "api", type cel): ignoring unknown settings resource.timout (did you mean resource.timeout?):`) {
 		t.Errorf("warning %q does not name the cel input and its key", msg)
 	}
 }
@@ -135,7 +146,11 @@ func TestBundledInputsHaveNoUnknownSettings(t *testing.T) {
 	}
 
 	log, logs := observedLogger(t)
-	warnUnknownSettings(log, section.Tibeat, p)
+	tibeatSection, err := file.Child("tibeat", -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	warnUnknownSettings(log, tibeatSection, namedInputs(section.Tibeat.Inputs, p))
 
 	for _, w := range logs.FilterLevelExact(zapcore.WarnLevel).All() {
 		t.Errorf("unexpected warning: %s", w.Message)
@@ -155,7 +170,7 @@ func TestUnknownSettingsWarningNamesPreset(t *testing.T) {
 `)
 	log, logs := observedLogger(t)
 
-	warnUnknownSettings(log, defaultConfig(), p)
+	warnUnknownSettings(log, conf.NewConfig(), namedInputs(nil, p))
 
 	warnings := logs.FilterLevelExact(zapcore.WarnLevel).All()
 	if len(warnings) != 1 {
@@ -202,4 +217,40 @@ func loadPresets(t *testing.T, repo, modules string) *presets {
 		p.inputs = append(p.inputs, cfg)
 	}
 	return p
+}
+
+func TestPresetInputErrorsNamePreset(t *testing.T) {
+	repo, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := loadPresets(t, repo, `
+- module: folder
+  drop:
+    input:
+      scan_frequency: often
+`)
+	where := "feed preset folder.drop in " + p.filesets[0].File
+
+	err = validateInputs(logp.NewNopLogger(), namedInputs(nil, p))
+
+	if err == nil || !strings.HasPrefix(err.Error(), where+` (id "folder-drop", type logfile): `) {
+		t.Errorf("error = %v, want it to start with %q", err, where)
+	}
+}
+
+func TestDuplicateIDAcrossFileAndPreset(t *testing.T) {
+	repo, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := loadPresets(t, repo, "- module: folder\n")
+	file := inputs(t, "inputs: [{type: logfile, id: folder-drop, paths: [/tmp/none/*]}]")
+
+	_, err = enabledInputs(namedInputs(file, p))
+
+	want := `feed preset folder.drop in ` + p.filesets[0].File + `: duplicate id "folder-drop", already used by tibeat.inputs[0]`
+	if err == nil || err.Error() != want {
+		t.Errorf("error = %v, want %q", err, want)
+	}
 }
