@@ -103,10 +103,7 @@ inputs:
 // unknown-settings warning in step with the settings that tibeat.yml and
 // the bundled feed presets use, every one of which some input reads.
 func TestBundledInputsHaveNoUnknownSettings(t *testing.T) {
-	repo, err := filepath.Abs("..")
-	if err != nil {
-		t.Fatal(err)
-	}
+	repo := repoRoot(t)
 	raw, err := os.ReadFile(filepath.Join(repo, "tibeat.yml"))
 	if err != nil {
 		t.Fatal(err)
@@ -128,7 +125,7 @@ func TestBundledInputsHaveNoUnknownSettings(t *testing.T) {
 		t.Fatal("tibeat.yml has no inputs")
 	}
 
-	p := loadPresets(t, repo, `
+	p := loadPresets(t, `
 - module: taxii
   collection.var.url: http://127.0.0.1:9/taxii2/
 - module: mitre_attack
@@ -158,11 +155,7 @@ func TestBundledInputsHaveNoUnknownSettings(t *testing.T) {
 }
 
 func TestUnknownSettingsWarningNamesPreset(t *testing.T) {
-	repo, err := filepath.Abs("..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := loadPresets(t, repo, `
+	p := loadPresets(t, `
 - module: folder
   drop:
     input:
@@ -189,10 +182,22 @@ func TestUnknownSettingsWarningNamesPreset(t *testing.T) {
 	}
 }
 
-// loadPresets renders the enabled presets of the modules file text, with
-// the modules of the repository at repo.
-func loadPresets(t *testing.T, repo, modules string) *presets {
+// repoRoot returns the repository's folder, which holds tibeat.yml and
+// the bundled modules.
+func repoRoot(t *testing.T) string {
 	t.Helper()
+	repo, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return repo
+}
+
+// loadPresets renders the enabled presets of the modules file text, with
+// the repository's modules.
+func loadPresets(t *testing.T, modules string) *presets {
+	t.Helper()
+	repo := repoRoot(t)
 	config := t.TempDir()
 	if err := os.MkdirAll(filepath.Join(config, "modules.d"), 0o755); err != nil {
 		t.Fatal(err)
@@ -220,11 +225,7 @@ func loadPresets(t *testing.T, repo, modules string) *presets {
 }
 
 func TestPresetInputErrorsNamePreset(t *testing.T) {
-	repo, err := filepath.Abs("..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := loadPresets(t, repo, `
+	p := loadPresets(t, `
 - module: folder
   drop:
     input:
@@ -232,7 +233,7 @@ func TestPresetInputErrorsNamePreset(t *testing.T) {
 `)
 	where := "feed preset folder.drop in " + p.filesets[0].File
 
-	err = validateInputs(logp.NewNopLogger(), namedInputs(nil, p))
+	err := validateInputs(logp.NewNopLogger(), namedInputs(nil, p))
 
 	if err == nil || !strings.HasPrefix(err.Error(), where+` (id "folder-drop", type logfile): `) {
 		t.Errorf("error = %v, want it to start with %q", err, where)
@@ -240,14 +241,10 @@ func TestPresetInputErrorsNamePreset(t *testing.T) {
 }
 
 func TestDuplicateIDAcrossFileAndPreset(t *testing.T) {
-	repo, err := filepath.Abs("..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := loadPresets(t, repo, "- module: folder\n")
+	p := loadPresets(t, "- module: folder\n")
 	file := inputs(t, "inputs: [{type: logfile, id: folder-drop, paths: [/tmp/none/*]}]")
 
-	_, err = enabledInputs(namedInputs(file, p))
+	_, err := enabledInputs(namedInputs(file, p))
 
 	want := `feed preset folder.drop in ` + p.filesets[0].File + `: duplicate id "folder-drop", already used by tibeat.inputs[0]`
 	if err == nil || err.Error() != want {
