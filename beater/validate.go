@@ -54,9 +54,9 @@ var inputShapes = map[string]any{
 }
 
 // warnUnknownSettings logs, for tibeat.stix, tibeat.registry,
-// tibeat.context and each enabled input, the keys that neither the input nor tibeat reads. libbeat's configuration
-// ignores them, so a misspelt key would otherwise fall back to its default
-// unnoticed.
+// tibeat.context and each enabled input, the keys that neither the input
+// nor tibeat reads. libbeat's configuration ignores them, so a misspelt key
+// would otherwise fall back to its default unnoticed.
 func warnUnknownSettings(log *logp.Logger, raw *conf.C, inputs []namedInput) {
 	for _, section := range []struct {
 		name  string

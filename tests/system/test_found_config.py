@@ -66,7 +66,7 @@ def test_cel_missing_url_names_resource_url(tibeat):
     assert "resource.url" in exiting[0]
 
 
-def test_misspelt_setting_is_named_and_the_run_goes_on(tibeat):
+def test_misspelt_setting_warns_and_runs(tibeat):
     sample = sorted((REPO / "_meta/sample/unit42-playbooks").glob("*.json"))[0]
     tibeat.write_config(file_output_config(f"""
   - type: logfile
