@@ -25,13 +25,13 @@ type inflight struct {
 	// on an acknowledgement may stand for a batch the pipeline dropped
 	// because its output failed, which libbeat reports the same way, so
 	// it no longer moves cursors and counts in unconfirmed.
-	closing     bool
-	closingCh   chan struct{} // closed when closing is set
-	unconfirmed uint64
+	closing      bool
+	closingBegun chan struct{} // closed when closing is set
+	unconfirmed  uint64
 }
 
 func newInflight() *inflight {
-	f := &inflight{idle: make(chan struct{}), closingCh: make(chan struct{})}
+	f := &inflight{idle: make(chan struct{}), closingBegun: make(chan struct{})}
 	close(f.idle)
 	return f
 }
@@ -102,14 +102,14 @@ func (f *inflight) startClosing() {
 	f.mu.Lock()
 	if !f.closing {
 		f.closing = true
-		close(f.closingCh)
+		close(f.closingBegun)
 	}
 	f.mu.Unlock()
 }
 
 // closingStarted returns a channel that is closed once the pipeline
 // started closing.
-func (f *inflight) closingStarted() <-chan struct{} { return f.closingCh }
+func (f *inflight) closingStarted() <-chan struct{} { return f.closingBegun }
 
 func (f *inflight) isClosing() bool {
 	f.mu.Lock()
